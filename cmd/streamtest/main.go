@@ -1,0 +1,57 @@
+// Command streamtest runs multi-stream test suites and writes reports, fans a
+// command out over streams, and brings up a local multi-host lab.
+//
+//	streamtest run [flags] [packages] [-- go test flags]
+//	streamtest exec [-p FILE] [--on 1,3-4|all] [--sync] [--timeout D] -- CMD [ARGS]
+//	streamtest validate FILE...
+//	streamtest types
+//	streamtest config
+//	streamtest lab up|down|image [flags]
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/streamtest/streamtest/internal/cli/labcmd"
+)
+
+type command func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+
+var commands = map[string]command{
+	"lab": labcmd.Run,
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintln(stderr, "usage: streamtest run|exec|validate|types|config|lab ...")
+		return 2
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "streamtest: unknown command %q\nusage: streamtest run|exec|validate|types|config|lab ...\n", args[0])
+		return 2
+	}
+	err := cmd(ctx, args[1:], stdout, stderr)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, labcmd.ErrUsage):
+		fmt.Fprintf(stderr, "streamtest %s: %v\n", args[0], err)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "streamtest %s: %v\n", args[0], err)
+		return 1
+	}
+}

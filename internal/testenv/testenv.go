@@ -1,0 +1,38 @@
+// Package testenv decides what a test does when a service it needs (sshd,
+// the Docker Engine, root for network namespaces, the lab) is missing: on a
+// developer's machine it skips with a message saying what is missing and how
+// to get it; in CI (CI=true) it fails, because there a missing service is a
+// broken set-up, not a reason to skip.
+package testenv
+
+import (
+	"os"
+	"strconv"
+	"testing"
+)
+
+// InCI reports whether the tests run in CI (the environment variable CI is
+// set to a true value).
+func InCI() bool {
+	v, err := strconv.ParseBool(os.Getenv("CI"))
+	return err == nil && v
+}
+
+// Need skips (or, in CI, fails) t unless ok. what names the missing service;
+// howto says how to get it.
+func Need(t testing.TB, ok bool, what, howto string) {
+	t.Helper()
+	if ok {
+		return
+	}
+	if InCI() {
+		t.Fatalf("CI=true and %s is missing: %s", what, howto)
+	}
+	t.Skipf("skipping: %s is missing (%s)", what, howto)
+}
+
+// NeedRoot needs the test process to run as root.
+func NeedRoot(t testing.TB, why string) {
+	t.Helper()
+	Need(t, os.Geteuid() == 0, "root ("+why+")", "run the tests as root, e.g. `sudo make test`")
+}

@@ -1,0 +1,35 @@
+// Package stream is the implementer's view of execution streams: the
+// interface a stream type implements, the registry that maps type names from
+// parameter files to implementations, and the errors every type reports.
+//
+// Test writers do not need this package; they use package streamtest and
+// package code. Read docs/implementers.md for the whole contract.
+//
+// An execution stream type provides an [Environment]: a disposable place to
+// run processes. The streams manager (package streamtest) calls, in order:
+//
+//	env, err := factory(cfg)        // cheap: no connection, no container yet
+//	err = env.Setup(ctx)            // lazily, on the stream's first use
+//	err = env.Send(ctx, local, remote)
+//	p, err := env.Start(ctx, cmd)   // one process per block run
+//	exit, err := p.Wait()
+//	err = env.Close()               // always, at the latest when the test ends
+//
+// A type registers itself from an init function, the way database/sql
+// drivers do:
+//
+//	func init() {
+//		stream.Register("local", New, stream.Info{Aliases: []string{"process"}, ...})
+//	}
+//
+// and is found by name with [Implementation] (the RFC's get_implementation).
+//
+// # The termination contract
+//
+// Close and [Process.Stop] end the whole process tree that the stream started
+// (not only the direct child) and remove every resource the stream created:
+// work directories, connections, containers, networks. They remove nothing
+// else. An implementation must also leave nothing behind when the test binary
+// is killed with SIGKILL, by a guard on the stream's side (a parent-death
+// signal, a guard process, a watch on the SSH channel, labels and a reaper).
+package stream
