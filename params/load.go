@@ -1,0 +1,253 @@
+package params
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/streamtest/streamtest/stream"
+)
+
+// Options say where parameters and settings come from. Sources are read
+// lowest precedence first: the system file, the user file, the files named
+// by STREAMTEST_PARAMS (or else Fallback), the environment's settings, the
+// files named by flags, then the settings given as flags.
+type Options struct {
+	// SystemFile is the system-wide configuration file; "" means
+	// /etc/streamtest/config.yaml and "-" means none. A missing file is not
+	// an error.
+	SystemFile string
+	// UserFile is the user's configuration file; "" means
+	// $XDG_CONFIG_HOME/streamtest/config.yaml, else
+	// ~/.config/streamtest/config.yaml, and "-" means none. A missing file
+	// is not an error.
+	UserFile string
+	// Getenv reads the environment; nil means os.Getenv. Load reads
+	// STREAMTEST_PARAMS (files, separated by os.PathListSeparator),
+	// STREAMTEST_STRICT (a bool as strconv.ParseBool reads it),
+	// STREAMTEST_DEFAULT_TYPE, and XDG_CONFIG_HOME and HOME for UserFile.
+	Getenv func(string) string
+	// Files are the parameters files given as flags (-p, --params), read
+	// last. Relative names are relative to the working directory.
+	Files []string
+	// Strict is the --strict flag; nil means not given.
+	Strict *bool
+	// DefaultType is the --default-type flag; "" means not given.
+	DefaultType string
+	// Fallback are files read only when neither STREAMTEST_PARAMS nor Files
+	// name any, such as an example's own parameters file. They take the
+	// place of the files STREAMTEST_PARAMS would name.
+	Fallback []string
+}
+
+// SystemFile is the system-wide configuration file read when
+// Options.SystemFile is "".
+const SystemFile = "/etc/streamtest/config.yaml"
+
+// Load reads every source that o names and merges them into a Config. A
+// missing system or user file is skipped; a missing file named by the
+// environment, a flag or Fallback is an error. All the problems found are
+// returned together, joined with errors.Join; each problem in a file is an
+// *Error with its position.
+func Load(o Options) (*Config, error) {
+	getenv := o.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	l := &loader{c: &Config{
+		Streams:     map[string]Stream{},
+		DefaultType: Setting[string]{Value: defaultType, Source: "default"},
+		Strict:      Setting[bool]{Value: false, Source: "default"},
+		Tree:        Tree{},
+		untyped:     map[string]bool{},
+	}, raw: map[string]rawDef{}}
+
+	switch o.SystemFile {
+	case "-":
+	case "":
+		l.read(SystemFile, true)
+	default:
+		l.read(o.SystemFile, true)
+	}
+	switch o.UserFile {
+	case "-":
+	case "":
+		if name := userFile(getenv, o.Getenv == nil); name != "" {
+			l.read(name, true)
+		}
+	default:
+		l.read(o.UserFile, true)
+	}
+
+	var envFiles []string
+	for _, name := range filepath.SplitList(getenv("STREAMTEST_PARAMS")) {
+		if strings.TrimSpace(name) != "" {
+			envFiles = append(envFiles, name)
+		}
+	}
+	files := envFiles
+	if len(envFiles) == 0 && len(o.Files) == 0 {
+		files = o.Fallback
+	}
+	for _, name := range files {
+		l.read(name, false)
+	}
+
+	if v := getenv("STREAMTEST_STRICT"); v != "" {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			l.errs = append(l.errs, fmt.Errorf("params: env STREAMTEST_STRICT: want bool, got %q", v))
+		} else {
+			l.c.Strict = Setting[bool]{Value: b, Source: "env STREAMTEST_STRICT"}
+		}
+	}
+	if v := strings.TrimSpace(getenv("STREAMTEST_DEFAULT_TYPE")); v != "" {
+		l.defaultType(v, "env STREAMTEST_DEFAULT_TYPE")
+	}
+
+	for _, name := range o.Files {
+		l.read(name, false)
+	}
+	if o.Strict != nil {
+		l.c.Strict = Setting[bool]{Value: *o.Strict, Source: "flag --strict"}
+	}
+	if o.DefaultType != "" {
+		l.defaultType(o.DefaultType, "flag --default-type")
+	}
+
+	// Streams without a type get the default type now that it is known.
+	for _, id := range l.c.Order {
+		if !l.c.untyped[id] {
+			continue
+		}
+		r := l.raw[id]
+		s, errs := settleStream(r.file, l.c.Streams[id], r.node, l.c.DefaultType)
+		l.errs = append(l.errs, errs...)
+		l.c.Streams[id] = s
+	}
+	if len(l.errs) > 0 {
+		return nil, errors.Join(l.errs...)
+	}
+	return l.c, nil
+}
+
+type rawDef struct {
+	file string
+	node *yaml.Node
+}
+
+type loader struct {
+	c    *Config
+	raw  map[string]rawDef
+	errs []error
+}
+
+func userFile(getenv func(string) string, useOS bool) string {
+	if x := getenv("XDG_CONFIG_HOME"); x != "" && filepath.IsAbs(x) {
+		return filepath.Join(x, "streamtest", "config.yaml")
+	}
+	home := getenv("HOME")
+	if home == "" && useOS {
+		home, _ = os.UserHomeDir()
+	}
+	if home == "" {
+		return ""
+	}
+	return filepath.Join(home, ".config", "streamtest", "config.yaml")
+}
+
+func (l *loader) defaultType(v, source string) {
+	if msg, ok := checkTypeName(v); !ok {
+		l.errs = append(l.errs, fmt.Errorf("params: %s: %s", source, msg))
+		return
+	}
+	l.c.DefaultType = Setting[string]{Value: v, Source: source}
+}
+
+// read parses one file and merges it into the Config.
+func (l *loader) read(name string, optional bool) {
+	abs, err := filepath.Abs(name)
+	if err != nil {
+		l.errs = append(l.errs, fmt.Errorf("params: %w", err))
+		return
+	}
+	data, err := os.ReadFile(abs)
+	if err != nil {
+		if optional && errors.Is(err, fs.ErrNotExist) {
+			return
+		}
+		l.errs = append(l.errs, fmt.Errorf("params: %w", err))
+		return
+	}
+	l.c.Files = append(l.c.Files, abs)
+	f, err := parse(abs, data)
+	if err != nil {
+		l.errs = append(l.errs, err)
+		return
+	}
+	c := l.c
+	for _, id := range f.Order {
+		if _, ok := c.Streams[id]; !ok {
+			c.Order = append(c.Order, id)
+		}
+		s := f.Streams[id]
+		c.Streams[id] = s
+		c.untyped[id] = s.Untyped
+		if s.Untyped {
+			l.raw[id] = rawDef{abs, f.raw[id]}
+		} else {
+			delete(l.raw, id)
+		}
+	}
+	if f.DefaultType != nil {
+		c.DefaultType = *f.DefaultType
+	}
+	if f.Strict != nil {
+		c.Strict = *f.Strict
+	}
+	c.Tree = Tree(merge(c.Tree, f.Tree))
+}
+
+// Resolve returns the stream to use for id: its definition if the files
+// have one; else, in strict mode, an error that names id, says where strict
+// mode was set and lists the files read; else a Stream of the default type
+// with no values. It also fails, with an error that wraps a
+// *stream.UnknownTypeError, when the stream's type is not registered in
+// this program.
+func (c *Config) Resolve(id string) (Stream, error) {
+	if c == nil {
+		c = &Config{}
+	}
+	if s, ok := c.Streams[id]; ok {
+		if _, ok := stream.Lookup(s.Type); !ok {
+			ute := &stream.UnknownTypeError{Name: s.Type}
+			return Stream{}, &Error{Pos: s.Pos, Msg: fmt.Sprintf("stream %s: %v", id, ute), Err: ute}
+		}
+		return s, nil
+	}
+	if c.Strict.Value {
+		files := "no parameters file was read"
+		if len(c.Files) > 0 {
+			files = "files read: " + strings.Join(c.Files, ", ")
+		}
+		return Stream{}, fmt.Errorf("params: stream %q is not defined and strict mode is on (set by %s); %s",
+			id, c.Strict.Source, files)
+	}
+	dt := c.DefaultType
+	if dt.Value == "" {
+		dt = Setting[string]{Value: defaultType, Source: "default"}
+	}
+	r, ok := stream.Lookup(dt.Value)
+	if !ok {
+		ute := &stream.UnknownTypeError{Name: dt.Value}
+		return Stream{}, fmt.Errorf("params: stream %q gets the default type (set by %s): %w", id, dt.Source, ute)
+	}
+	dir, _ := os.Getwd()
+	return Stream{ID: id, Type: r.Name, Untyped: true, Values: stream.Values{}, Dir: dir}, nil
+}

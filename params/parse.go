@@ -1,0 +1,735 @@
+package params
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/streamtest/streamtest/stream"
+)
+
+// File is one parameters file as [ParseFile] read it.
+type File struct {
+	Name string // as given to ParseFile
+	Dir  string // the absolute directory of Name
+	// Root is where the file defines its streams: "avocado", "streamtest",
+	// "streams" (top level), or "" when it defines none.
+	Root    string
+	Streams map[string]Stream
+	Order   []string // ids in definition order
+	// DefaultType and Strict are the settings the file makes under its
+	// root, nil when it makes none.
+	DefaultType *Setting[string]
+	Strict      *Setting[bool]
+	Tree        Tree // every top-level key that is not a streams root
+
+	// raw holds the definitions of streams without a type: they are checked
+	// once the default type is known.
+	raw map[string]*yaml.Node
+}
+
+// The root sections a file may put its streams under.
+var roots = []string{"avocado", "streamtest"}
+
+// The keys a root section may hold.
+var rootKeys = []string{"default_type", "streams", "strict"}
+
+// maxSteps bounds the work spent on one file, so that aliases that expand
+// exponentially cannot exhaust memory.
+const maxSteps = 1 << 20
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+
+// ParseFile parses and checks one parameters file. name is used in error
+// positions and to find the file's directory. A stream without a type is
+// checked against the file's own default_type, else "local".
+func ParseFile(name string, data []byte) (*File, error) {
+	f, err := parse(name, data)
+	if err != nil {
+		return nil, err
+	}
+	dt := Setting[string]{Value: defaultType, Source: "default"}
+	if f.DefaultType != nil {
+		dt = *f.DefaultType
+	}
+	if errs := f.settle(dt); len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return f, nil
+}
+
+const defaultType = "local"
+
+type parser struct {
+	name  string
+	data  []byte
+	errs  []error
+	steps int
+	over  bool
+}
+
+func (p *parser) pos(n *yaml.Node) Pos {
+	return Pos{File: p.name, Line: n.Line, Column: n.Column}
+}
+
+func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
+	p.errs = append(p.errs, errorf(p.pos(n), format, args...))
+}
+
+// step counts work; it reports false (once with an error) when the file
+// takes too much of it.
+func (p *parser) step(n *yaml.Node) bool {
+	if p.over {
+		return false
+	}
+	p.steps++
+	if p.steps > maxSteps {
+		p.over = true
+		p.errorf(n, "too many values after expanding aliases")
+		return false
+	}
+	return true
+}
+
+// deref follows an alias to the node it names.
+func deref(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 100; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool {
+	return n == nil || n.Kind == yaml.ScalarNode && n.Tag == "!!null"
+}
+
+type pair struct {
+	key  string
+	k, v *yaml.Node
+}
+
+// pairs returns the entries of mapping m with merge keys ("<<: *base")
+// expanded: m's own keys first, then merged keys m does not have. A key
+// that appears twice in m itself is an error.
+func (p *parser) pairs(m *yaml.Node) []pair {
+	return p.pairsIn(m, map[*yaml.Node]bool{})
+}
+
+func (p *parser) pairsIn(m *yaml.Node, active map[*yaml.Node]bool) []pair {
+	if active[m] {
+		p.errorf(m, "a merge key includes the mapping itself")
+		return nil
+	}
+	active[m] = true
+	defer delete(active, m)
+	var own, merged []pair
+	seen := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := deref(m.Content[i]), m.Content[i+1]
+		if !p.step(k) {
+			return nil
+		}
+		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
+			merged = append(merged, p.merge(k, deref(v), active)...)
+			continue
+		}
+		if k.Kind != yaml.ScalarNode {
+			p.errorf(k, "want a plain key, got %s", describeKind(k))
+			continue
+		}
+		if first, dup := seen[k.Value]; dup {
+			p.errorf(k, "duplicate key %q (first at %s)", k.Value, p.pos(first))
+			continue
+		}
+		seen[k.Value] = k
+		own = append(own, pair{k.Value, k, v})
+	}
+	for _, e := range merged {
+		if _, dup := seen[e.key]; !dup {
+			seen[e.key] = e.k
+			own = append(own, e)
+		}
+	}
+	return own
+}
+
+func (p *parser) merge(k, v *yaml.Node, active map[*yaml.Node]bool) []pair {
+	var out []pair
+	switch {
+	case v == nil:
+	case v.Kind == yaml.MappingNode:
+		out = p.pairsIn(v, active)
+	case v.Kind == yaml.SequenceNode:
+		seen := map[string]bool{}
+		for _, it := range v.Content {
+			it = deref(it)
+			if it == nil || it.Kind != yaml.MappingNode {
+				p.errorf(k, "a merge key wants a mapping or a list of mappings")
+				return nil
+			}
+			for _, e := range p.pairsIn(it, active) {
+				if !seen[e.key] {
+					seen[e.key] = true
+					out = append(out, e)
+				}
+			}
+		}
+	default:
+		p.errorf(k, "a merge key wants a mapping or a list of mappings")
+	}
+	return out
+}
+
+func parse(name string, data []byte) (f *File, err error) {
+	p := &parser{name: name, data: data}
+	dir, aerr := filepath.Abs(filepath.Dir(name))
+	if aerr != nil {
+		dir = filepath.Dir(name)
+	}
+	f = &File{Name: name, Dir: dir, Streams: map[string]Stream{}, Tree: Tree{}, raw: map[string]*yaml.Node{}}
+
+	docs, serr := p.decode()
+	if serr != nil {
+		return nil, serr
+	}
+	if len(docs) > 1 {
+		return nil, errorf(p.pos(docs[1]), "a parameters file holds one YAML document; this is a second one")
+	}
+	if len(docs) == 0 || len(docs[0].Content) == 0 || isNull(deref(docs[0].Content[0])) {
+		return f, nil
+	}
+	top := deref(docs[0].Content[0])
+	if top.Kind != yaml.MappingNode {
+		return nil, errorf(p.pos(top), "want a mapping at the top of the file, got %s", describeKind(top))
+	}
+
+	var streamsAt *yaml.Node // the key that holds the streams
+	for _, e := range p.pairs(top) {
+		switch {
+		case e.key == "streams":
+			if streamsAt != nil {
+				p.errorf(e.k, "streams defined both here and under %q at %s", streamsAt.Value, p.pos(streamsAt))
+				continue
+			}
+			streamsAt = e.k
+			f.Root = "streams"
+			p.streams(f, deref(e.v))
+		case isRoot(e.key):
+			p.root(f, e, &streamsAt)
+		default:
+			v, ok := p.tree(e.v, map[*yaml.Node]bool{})
+			if ok {
+				f.Tree[e.key] = v
+			}
+		}
+	}
+	if len(p.errs) > 0 {
+		return nil, errors.Join(p.errs...)
+	}
+	return f, nil
+}
+
+func isRoot(k string) bool {
+	for _, r := range roots {
+		if k == r {
+			return true
+		}
+	}
+	return false
+}
+
+// decode reads every YAML document in the data. A syntax error becomes an
+// *Error with a position.
+func (p *parser) decode() (docs []*yaml.Node, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			docs, err = nil, errorf(Pos{File: p.name, Line: 1, Column: 1}, "cannot parse YAML: %v", r)
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(p.data))
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if err == io.EOF {
+			return docs, nil
+		}
+		if err != nil {
+			return nil, p.syntaxError(err)
+		}
+		docs = append(docs, &doc)
+		if len(docs) > 1 {
+			return docs, nil
+		}
+	}
+}
+
+var lineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var anchorRE = regexp.MustCompile(`^yaml: unknown anchor '(.*)' referenced$`)
+
+// syntaxError turns an error of the YAML decoder into an *Error. The decoder
+// reports a line only; the column is that of the line's first character
+// that is not a space.
+func (p *parser) syntaxError(err error) error {
+	msg := err.Error()
+	pos := Pos{File: p.name, Line: 1, Column: 1}
+	if m := lineRE.FindStringSubmatch(msg); m != nil {
+		pos.Line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+		pos.Column = p.firstColumn(pos.Line)
+	} else if m := anchorRE.FindStringSubmatch(msg); m != nil {
+		pos.Line, pos.Column = p.find("*" + m[1])
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	return &Error{Pos: pos, Msg: "YAML: " + msg}
+}
+
+// firstColumn returns the column of the first non-blank character of line
+// (1-based), or 1.
+func (p *parser) firstColumn(line int) int {
+	lines := bytes.Split(p.data, []byte("\n"))
+	if line < 1 || line > len(lines) {
+		return 1
+	}
+	l := lines[line-1]
+	col := 1
+	for _, r := range string(l) {
+		if r != ' ' && r != '\t' {
+			return col
+		}
+		col++
+	}
+	return 1
+}
+
+// find returns the line and column of the first occurrence of s, or 1, 1.
+func (p *parser) find(s string) (int, int) {
+	i := bytes.Index(p.data, []byte(s))
+	if i < 0 {
+		return 1, 1
+	}
+	before := p.data[:i]
+	line := bytes.Count(before, []byte("\n")) + 1
+	start := bytes.LastIndexByte(before, '\n') + 1
+	return line, len([]rune(string(before[start:]))) + 1
+}
+
+// root reads a root section: avocado: or streamtest:.
+func (p *parser) root(f *File, e pair, streamsAt **yaml.Node) {
+	v := deref(e.v)
+	if isNull(v) {
+		return
+	}
+	if v.Kind != yaml.MappingNode {
+		p.errorf(v, "%s: want a mapping with keys %s, got %s", e.key, strings.Join(rootKeys, ", "), describeKind(v))
+		return
+	}
+	for _, r := range p.pairs(v) {
+		switch r.key {
+		case "streams":
+			if *streamsAt != nil {
+				where := "at the top level"
+				if f.Root != "streams" {
+					where = "under " + strconv.Quote(f.Root)
+				}
+				p.errorf(r.k, "streams defined both here and %s at %s", where, p.pos(*streamsAt))
+				continue
+			}
+			*streamsAt = e.k
+			f.Root = e.key
+			p.streams(f, deref(r.v))
+		case "default_type":
+			n := deref(r.v)
+			if n == nil || n.Kind != yaml.ScalarNode || isNull(n) || n.Value == "" {
+				p.errorf(orKey(n, r.k), "default_type: want a stream type name, got %s", describe(n, false))
+				continue
+			}
+			if msg, ok := checkTypeName(n.Value); !ok {
+				p.errorf(n, "default_type: %s", msg)
+				continue
+			}
+			f.DefaultType = &Setting[string]{Value: n.Value, Source: p.pos(n).String()}
+		case "strict":
+			n := deref(r.v)
+			b, ok := scalarBool(n)
+			if !ok {
+				p.errorf(orKey(n, r.k), "strict: want bool, got %s", describe(n, false))
+				continue
+			}
+			f.Strict = &Setting[bool]{Value: b, Source: p.pos(n).String()}
+		default:
+			p.errorf(r.k, "unknown key %q in %s%s; known keys: %s", r.key, e.key, suggest(r.key, rootKeys), strings.Join(rootKeys, ", "))
+		}
+	}
+}
+
+func orKey(n, k *yaml.Node) *yaml.Node {
+	if n == nil || n.Line == 0 {
+		return k
+	}
+	return n
+}
+
+// streams reads the streams section, a list of one-key mappings or a
+// mapping of id to definition.
+func (p *parser) streams(f *File, n *yaml.Node) {
+	if isNull(n) {
+		return
+	}
+	ids := map[string]*yaml.Node{}
+	def := func(k, v *yaml.Node) {
+		id, ok := p.id(k)
+		if !ok {
+			return
+		}
+		if first, dup := ids[id]; dup {
+			p.errorf(k, "duplicate stream id %q (first defined at %s)", id, p.pos(first))
+			return
+		}
+		ids[id] = k
+		p.stream(f, id, k, v)
+	}
+	switch n.Kind {
+	case yaml.SequenceNode:
+		for _, it := range n.Content {
+			it := deref(it)
+			if !p.step(it) {
+				return
+			}
+			if it == nil || it.Kind != yaml.MappingNode {
+				p.errorf(it, "want a stream like \"- 1: {type: local}\", got %s", describeKind(it))
+				continue
+			}
+			for _, e := range p.rawPairs(it) {
+				def(e.k, e.v)
+			}
+		}
+	case yaml.MappingNode:
+		for _, e := range p.rawPairs(n) {
+			def(e.k, e.v)
+		}
+	default:
+		p.errorf(n, "streams: want a list or a mapping of streams, got %s", describeKind(n))
+	}
+}
+
+// rawPairs returns the entries of a mapping of stream ids, with merge keys
+// expanded. Duplicates are left for the caller to report with stream ids.
+func (p *parser) rawPairs(m *yaml.Node) []pair {
+	var out []pair
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := deref(m.Content[i]), m.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
+			out = append(out, p.merge(k, deref(v), map[*yaml.Node]bool{m: true})...)
+			continue
+		}
+		out = append(out, pair{k.Value, k, v})
+	}
+	return out
+}
+
+// id checks and normalises a stream id: whole numbers lose leading zeros.
+func (p *parser) id(k *yaml.Node) (string, bool) {
+	const rule = "a stream id is a whole number from 1 or a name of letters, digits, '_', '.' and '-'"
+	if k.Kind != yaml.ScalarNode || isNull(k) || k.Value == "" {
+		p.errorf(k, "want a stream id, got %s; %s", describeKind(k), rule)
+		return "", false
+	}
+	s := k.Value
+	if k.Tag == "!!int" || isDigits(s) {
+		var i int64
+		var err error
+		if isDigits(s) {
+			i, err = strconv.ParseInt(s, 10, 64)
+		} else {
+			err = k.Decode(&i)
+		}
+		if err != nil || i < 1 {
+			p.errorf(k, "bad stream id %q; %s", s, rule)
+			return "", false
+		}
+		return strconv.FormatInt(i, 10), true
+	}
+	if !idPattern.MatchString(s) {
+		p.errorf(k, "bad stream id %q; %s", s, rule)
+		return "", false
+	}
+	return s, true
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// stream reads one stream definition.
+func (p *parser) stream(f *File, id string, k, v *yaml.Node) {
+	s := Stream{ID: id, Dir: f.Dir, Pos: p.pos(k)}
+	v = deref(v)
+	if !isNull(v) && v.Kind != yaml.MappingNode {
+		p.errorf(v, "stream %s: want a mapping of parameters, like {type: local}, got %s", id, describeKind(v))
+		return
+	}
+	var entries []pair
+	if !isNull(v) {
+		entries = p.pairs(v)
+	}
+	var typ *yaml.Node
+	for _, e := range entries {
+		if e.key == "type" {
+			typ = deref(e.v)
+		}
+	}
+	if typ == nil {
+		s.Untyped = true
+		f.Streams[id] = s
+		f.Order = append(f.Order, id)
+		f.raw[id] = v
+		return
+	}
+	if typ.Kind != yaml.ScalarNode || isNull(typ) || typ.Value == "" {
+		p.errorf(typ, "stream %s: type: want a stream type name, got %s", id, describe(typ, false))
+		return
+	}
+	s.Type = typ.Value
+	if r, ok := stream.Lookup(typ.Value); ok {
+		s.Type = r.Name
+		vals, errs := p.values(id, r, entries)
+		if len(errs) > 0 {
+			p.errs = append(p.errs, errs...)
+			return
+		}
+		s.Values = vals
+	} else if _, builtIn := stream.BuiltIn[typ.Value]; !builtIn {
+		msg, _ := checkTypeName(typ.Value)
+		p.errorf(typ, "stream %s: %s", id, msg)
+		return
+	}
+	f.Streams[id] = s
+	f.Order = append(f.Order, id)
+}
+
+// settle checks the streams without a type against the default type dt.
+func (f *File) settle(dt Setting[string]) []error {
+	var errs []error
+	for _, id := range f.Order {
+		s := f.Streams[id]
+		if !s.Untyped {
+			continue
+		}
+		s, err := settleStream(f.Name, s, f.raw[id], dt)
+		if err != nil {
+			errs = append(errs, err...)
+			continue
+		}
+		f.Streams[id] = s
+	}
+	return errs
+}
+
+func settleStream(name string, s Stream, raw *yaml.Node, dt Setting[string]) (Stream, []error) {
+	s.Type = dt.Value
+	s.Values = nil
+	r, ok := stream.Lookup(dt.Value)
+	if !ok {
+		if _, builtIn := stream.BuiltIn[dt.Value]; builtIn {
+			return s, nil
+		}
+		msg, _ := checkTypeName(dt.Value)
+		return s, []error{errorf(s.Pos, "stream %s has no type and the default type (set at %s) is wrong: %s", s.ID, dt.Source, msg)}
+	}
+	s.Type = r.Name
+	p := &parser{name: name}
+	var entries []pair
+	if !isNull(raw) {
+		entries = p.pairs(raw)
+	}
+	vals, errs := p.values(s.ID, r, entries)
+	errs = append(p.errs, errs...)
+	if len(errs) > 0 {
+		return s, errs
+	}
+	s.Values = vals
+	return s, nil
+}
+
+// values checks a stream's parameters against its type's.
+func (p *parser) values(id string, r stream.Registered, entries []pair) (stream.Values, []error) {
+	var errs []error
+	vals := stream.Values{}
+	for _, e := range entries {
+		if e.key == "type" {
+			continue
+		}
+		prm, ok := r.Param(e.key)
+		if !ok {
+			known := paramNames(r)
+			list := strings.Join(known, ", ")
+			if list == "" {
+				list = "none besides type"
+			}
+			errs = append(errs, errorf(p.pos(e.k), "stream %s: unknown parameter %q for type %q%s; known parameters: %s",
+				id, e.key, r.Name, suggest(e.key, known), list))
+			continue
+		}
+		v, problem := convert(prm.Kind, deref(e.v))
+		if problem != "" {
+			errs = append(errs, errorf(p.pos(orKey(deref(e.v), e.k)), "stream %s: %s: want %s, got %s", id, e.key, prm.Kind, problem))
+			continue
+		}
+		vals[e.key] = v
+	}
+	return vals, errs
+}
+
+func paramNames(r stream.Registered) []string {
+	var names []string
+	for _, p := range r.Params {
+		names = append(names, p.Name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// checkTypeName reports whether name is a stream type this program knows
+// or a built-in one it may not link; if not, msg lists the known types.
+func checkTypeName(name string) (msg string, ok bool) {
+	if _, ok := stream.Lookup(name); ok {
+		return "", true
+	}
+	if _, ok := stream.BuiltIn[name]; ok {
+		return "", true
+	}
+	var names []string // every name that selects a type, for suggestions
+	var list []string  // "name (alias, alias)" for the message
+	seen := map[string]bool{}
+	for _, r := range stream.Types() {
+		n := r.Name
+		names = append(names, r.Name)
+		names = append(names, r.Aliases...)
+		seen[r.Name] = true
+		for _, a := range r.Aliases {
+			seen[a] = true
+		}
+		if len(r.Aliases) > 0 {
+			n += " (" + strings.Join(r.Aliases, ", ") + ")"
+		}
+		list = append(list, n)
+	}
+	var builtIn []string
+	for n := range stream.BuiltIn {
+		if !seen[n] {
+			builtIn = append(builtIn, n)
+			names = append(names, n)
+		}
+	}
+	sort.Strings(builtIn)
+	list = append(list, builtIn...)
+	sort.Strings(list)
+	return fmt.Sprintf("unknown stream type %q%s; known types: %s", name, suggest(name, names), strings.Join(list, ", ")), false
+}
+
+// tree converts a node to a Tree value.
+func (p *parser) tree(n *yaml.Node, active map[*yaml.Node]bool) (any, bool) {
+	if n == nil {
+		return nil, true
+	}
+	if !p.step(n) {
+		return nil, false
+	}
+	if n.Kind == yaml.AliasNode {
+		t := n.Alias
+		if t == nil {
+			return nil, true
+		}
+		if active[t] {
+			p.errorf(n, "alias *%s refers to a value that contains it", n.Value)
+			return nil, false
+		}
+		active[t] = true
+		defer delete(active, t)
+		return p.tree(t, active)
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		return p.scalar(n)
+	case yaml.SequenceNode:
+		l := make([]any, 0, len(n.Content))
+		ok := true
+		for _, c := range n.Content {
+			v, vok := p.tree(c, active)
+			ok = ok && vok
+			l = append(l, v)
+		}
+		return l, ok
+	case yaml.MappingNode:
+		if active[n] {
+			p.errorf(n, "a value contains itself")
+			return nil, false
+		}
+		active[n] = true
+		defer delete(active, n)
+		m := map[string]any{}
+		ok := true
+		for _, e := range p.pairs(n) {
+			v, vok := p.tree(e.v, active)
+			ok = ok && vok
+			m[e.key] = v
+		}
+		return m, ok
+	case yaml.DocumentNode:
+		if len(n.Content) > 0 {
+			return p.tree(n.Content[0], active)
+		}
+		return nil, true
+	}
+	p.errorf(n, "unexpected YAML node")
+	return nil, false
+}
+
+// scalar converts a scalar to nil, bool, int, float64 or string.
+func (p *parser) scalar(n *yaml.Node) (any, bool) {
+	switch n.Tag {
+	case "!!null":
+		return nil, true
+	case "!!bool":
+		var b bool
+		if n.Decode(&b) == nil {
+			return b, true
+		}
+	case "!!int":
+		var i int
+		if n.Decode(&i) == nil {
+			return i, true
+		}
+		var f float64
+		if n.Decode(&f) == nil {
+			return f, true
+		}
+	case "!!float":
+		var f float64
+		if n.Decode(&f) == nil {
+			return f, true
+		}
+	default:
+		return n.Value, true
+	}
+	p.errorf(n, "value is not a valid %s", n.Tag)
+	return nil, false
+}
