@@ -18,14 +18,19 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/streamtest/streamtest/internal/cli/base"
 	"github.com/streamtest/streamtest/internal/cli/labcmd"
+	runcmd "github.com/streamtest/streamtest/internal/cli/run"
 )
 
 type command func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 var commands = map[string]command{
+	"run": runcmd.Run,
 	"lab": labcmd.Run,
 }
+
+const usage = "usage: streamtest run|exec|validate|types|config|lab ...\nRun 'streamtest COMMAND -h' for a command's flags."
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -35,19 +40,25 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(stderr, "usage: streamtest run|exec|validate|types|config|lab ...")
+		fmt.Fprintln(stderr, usage)
 		return 2
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "streamtest: unknown command %q\nusage: streamtest run|exec|validate|types|config|lab ...\n", args[0])
+		fmt.Fprintf(stderr, "streamtest: unknown command %q\n%s\n", args[0], usage)
 		return 2
 	}
 	err := cmd(ctx, args[1:], stdout, stderr)
+	var exit *base.ExitError
 	switch {
 	case err == nil:
 		return 0
-	case errors.Is(err, labcmd.ErrUsage):
+	case errors.As(err, &exit):
+		if exit.Err != nil {
+			fmt.Fprintf(stderr, "streamtest %s: %v\n", args[0], exit.Err)
+		}
+		return exit.Code
+	case errors.Is(err, base.ErrUsage), errors.Is(err, labcmd.ErrUsage):
 		fmt.Fprintf(stderr, "streamtest %s: %v\n", args[0], err)
 		return 2
 	default:
