@@ -44,7 +44,7 @@ type Execution struct {
 	ID          string    `json:"id"`      // the results directory's name
 	Started     time.Time `json:"started"` // when go test was started
 	Ended       time.Time `json:"ended"`
-	Command     []string  `json:"command,omitempty"` // the go test command line
+	Command     []string  `json:"command,omitempty"`  // the go test command line
 	Settings    []string  `json:"settings,omitempty"` // STREAMTEST_* variables passed to the tests
 	Interrupted bool      `json:"interrupted,omitempty"`
 	// Errors holds what go test printed on its standard error and build
