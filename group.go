@@ -1,0 +1,291 @@
+package streamtest
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/streamtest/streamtest/code"
+)
+
+// Group is several streams of a test, got with Manager.Range, Pick or All.
+// It has the verbs of a stream, applied to every member.
+type Group struct {
+	m       *Manager
+	members []*Stream
+}
+
+// Streams returns the group's members in order.
+func (g *Group) Streams() []*Stream { return append([]*Stream(nil), g.members...) }
+
+// IDs returns the members' ids in order.
+func (g *Group) IDs() []string {
+	ids := make([]string, len(g.members))
+	for i, s := range g.members {
+		ids[i] = s.id
+	}
+	return ids
+}
+
+// Run starts block on every member. Each member starts as soon as it is
+// ready, unless Synchronized is given: then all start at one instant. With
+// Wait, Run returns when every member's block has ended. Infrastructure
+// failures fail the test, naming each stream; TryRun returns them instead.
+func (g *Group) Run(block code.Block, opts ...RunOption) {
+	g.m.t.Helper()
+	if err := g.start(block, collectRun(opts), true); err != nil {
+		g.m.t.Errorf("streamtest: %v", err)
+	}
+}
+
+// TryRun is Run for code that handles infrastructure failures itself; see
+// Stream.TryRun. Errors of several members are joined.
+func (g *Group) TryRun(block code.Block, opts ...RunOption) error {
+	o := collectRun(opts)
+	if err := g.start(block, o, false); err != nil {
+		return err
+	}
+	if o.wait {
+		return g.Err()
+	}
+	return nil
+}
+
+func (g *Group) start(block code.Block, o runOptions, report bool) error {
+	if len(g.members) == 0 {
+		return errors.New("run on an empty group of streams")
+	}
+	if !o.sync {
+		var errs []error
+		for _, s := range g.members {
+			r, err := s.claim(block, o, report)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			go r.execute()
+		}
+		if o.wait {
+			g.Wait()
+		}
+		return errors.Join(errs...)
+	}
+	// Synchronized: every member must be free before any is claimed.
+	for _, s := range g.members {
+		if r := s.last(); r != nil && !isClosed(r.done) {
+			return fmt.Errorf("synchronized run on streams %s: stream %s: %w (running %s %q)",
+				g.label(), s.id, ErrBusy, r.block.Kind(), r.block.String())
+		}
+	}
+	runs := make([]*run, 0, len(g.members))
+	for _, s := range g.members {
+		r, err := s.claim(block, o, report)
+		if err != nil {
+			for _, c := range runs {
+				c.finish(err)
+			}
+			return err
+		}
+		r.group = g.label()
+		runs = append(runs, r)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		g.synchronize(runs, o.syncTimeout)
+	}()
+	if o.wait {
+		<-done
+		g.Wait()
+	}
+	return nil
+}
+
+// synchronize gets every run ready at its gate, then releases all at once,
+// or aborts all if one cannot get ready in time.
+func (g *Group) synchronize(runs []*run, timeout time.Duration) {
+	type ready struct {
+		r   *run
+		err error
+	}
+	results := make(chan ready, len(runs))
+	for _, r := range runs {
+		go func() {
+			env, err := r.s.ensureEnv(r.ctx)
+			if err == nil {
+				err = r.prepare(env, true)
+			}
+			results <- ready{r, err}
+		}()
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	failed := map[*run]error{}
+	got := map[*run]bool{}
+	timedOut := false
+	for len(got) < len(runs) && !timedOut && len(failed) == 0 {
+		select {
+		case res := <-results:
+			got[res.r] = true
+			if res.err != nil {
+				failed[res.r] = res.err
+			}
+		case <-timer.C:
+			timedOut = true
+		}
+	}
+	if !timedOut && len(failed) == 0 {
+		released := time.Now()
+		for _, r := range runs {
+			r.mu.Lock()
+			proc := r.proc
+			r.released = released
+			r.mu.Unlock()
+			if err := proc.Release(); err != nil {
+				failed[r] = r.s.error("synchronize", err)
+			}
+		}
+		for _, r := range runs {
+			if err, bad := failed[r]; bad {
+				r.mu.Lock()
+				proc := r.proc
+				r.mu.Unlock()
+				proc.Stop(0)
+				r.finish(err)
+				continue
+			}
+			go r.wait()
+		}
+		return
+	}
+
+	// Abort: say who was not ready and why, then stop every member.
+	var missing []string
+	for _, r := range runs {
+		switch {
+		case failed[r] != nil:
+			missing = append(missing, fmt.Sprintf("stream %s failed to get ready: %v", r.s.id, failed[r]))
+		case !got[r]:
+			missing = append(missing, fmt.Sprintf("stream %s (%s) was not ready within %v", r.s.id, r.s.where(), timeout))
+		}
+	}
+	cause := fmt.Errorf("synchronized start of streams %s aborted: %s", g.label(), strings.Join(missing, "; "))
+	own := maps.Clone(failed) // failures of the members themselves, before the abort
+	for _, r := range runs {
+		r.cancel()
+	}
+	for len(got) < len(runs) {
+		got[(<-results).r] = true
+	}
+	for _, r := range runs {
+		r.mu.Lock()
+		proc := r.proc
+		r.mu.Unlock()
+		if proc != nil {
+			proc.Stop(0)
+			proc.Wait()
+		}
+		if err := own[r]; err != nil {
+			r.finish(err)
+		} else {
+			r.finish(r.s.error("synchronize", cause))
+		}
+	}
+}
+
+// label names the members: "3,4".
+func (g *Group) label() string { return strings.Join(g.IDs(), ",") }
+
+// Wait waits until every member's block has ended.
+func (g *Group) Wait() {
+	for _, s := range g.members {
+		s.Wait()
+	}
+}
+
+// Terminate terminates every member; see Stream.Terminate.
+func (g *Group) Terminate() {
+	g.m.t.Helper()
+	var wg sync.WaitGroup
+	errs := make([]error, len(g.members))
+	for i, s := range g.members {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.terminate()
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		g.m.t.Errorf("streamtest: %v", err)
+	}
+}
+
+// Active reports whether any member's block is running.
+func (g *Group) Active() bool {
+	for _, s := range g.members {
+		if s.Active() {
+			return true
+		}
+	}
+	return false
+}
+
+// Success reports whether every member's last block ended with the expected
+// outcome. It is false for an empty group.
+func (g *Group) Success() bool {
+	if len(g.members) == 0 {
+		return false
+	}
+	for _, s := range g.members {
+		if !s.Success() {
+			return false
+		}
+	}
+	return true
+}
+
+// Err joins the members' infrastructure failures.
+func (g *Group) Err() error {
+	var errs []error
+	for _, s := range g.members {
+		errs = append(errs, s.Err())
+	}
+	return errors.Join(errs...)
+}
+
+// Output returns each member's output, keyed by stream id.
+func (g *Group) Output() map[string]Output {
+	out := make(map[string]Output, len(g.members))
+	for _, s := range g.members {
+		out[s.id] = s.Output()
+	}
+	return out
+}
+
+// Skew returns the spread of the members' start times in their last run:
+// the time between the first and the last member's program beginning to
+// run. For a synchronized run it measures how "at one instant" the start
+// was.
+func (g *Group) Skew() time.Duration {
+	var first, last time.Time
+	for _, s := range g.members {
+		b := s.Output().Began()
+		if b.IsZero() {
+			continue
+		}
+		if first.IsZero() || b.Before(first) {
+			first = b
+		}
+		if b.After(last) {
+			last = b
+		}
+	}
+	return last.Sub(first)
+}
+
+// String summarises each member's outcome.
+func (g *Group) String() string { return summary("group "+g.label(), g.members) }

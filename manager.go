@@ -1,0 +1,329 @@
+package streamtest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"text/tabwriter"
+	"time"
+
+	"github.com/streamtest/streamtest/params"
+	"github.com/streamtest/streamtest/record"
+	_ "github.com/streamtest/streamtest/stream/local" // the default stream type
+)
+
+// TB is the part of testing.TB the manager uses. *testing.T and *testing.B
+// satisfy it.
+type TB interface {
+	Helper()
+	Name() string
+	Cleanup(func())
+	Context() context.Context
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+	Logf(format string, args ...any)
+}
+
+var _ TB = testing.TB(nil)
+
+// Manager is a test's streams manager: the test's view of all its streams.
+// Get it with For. It belongs to one test; another test, a subtest included,
+// has its own manager and its own streams.
+type Manager struct {
+	t     TB
+	cfg   *params.Config
+	grace time.Duration
+	rec   *record.Writer
+
+	mu      sync.Mutex
+	streams map[string]*Stream
+	ending  bool // the test is ending: failures now are terminations
+	ended   bool // the test has ended: nothing may log to t
+}
+
+var (
+	managersMu sync.Mutex
+	managers   = map[TB]*Manager{}
+)
+
+// For returns the streams manager of the test t, creating it on the first
+// call. Every stream it makes is terminated, and everything the streams
+// created is removed, when t ends (t.Cleanup), whether t passed, failed or
+// panicked.
+//
+// The streams are defined by the parameters: the files named by ParamsFile,
+// else by STREAMTEST_PARAMS, else by DefaultParams, over the user's and the
+// system's config files. A parameter error fails the test at once with the
+// file, line and column.
+//
+// Options are taken on the first call only.
+func For(t TB, opts ...Option) *Manager {
+	t.Helper()
+	managersMu.Lock()
+	m, ok := managers[t]
+	managersMu.Unlock()
+	if ok {
+		if len(opts) > 0 {
+			t.Errorf("streamtest.For: options are taken on the first call of a test only")
+		}
+		return m
+	}
+	var o managerOptions
+	for _, opt := range opts {
+		opt.applyManager(&o)
+	}
+	cfg, err := params.Load(params.Options{
+		Files:       o.files,
+		Fallback:    o.fallback,
+		Strict:      o.strict,
+		DefaultType: o.defaultType,
+	})
+	if err != nil {
+		t.Fatalf("streamtest: parameters: %v", err)
+	}
+	m = &Manager{
+		t:       t,
+		cfg:     cfg,
+		grace:   time.Second,
+		rec:     record.Default(),
+		streams: map[string]*Stream{},
+	}
+	if o.grace > 0 {
+		m.grace = o.grace
+	}
+	managersMu.Lock()
+	managers[t] = m
+	managersMu.Unlock()
+	t.Cleanup(m.cleanup)
+	return m
+}
+
+// At returns the stream with the given id: a number from 1 or a name
+// (At(1), At("db")). The stream is created on its first use, not here.
+func (m *Manager) At(id any) *Stream {
+	m.t.Helper()
+	key, err := streamID(id)
+	if err != nil {
+		m.t.Fatalf("streamtest: At(%v): %v", id, err)
+	}
+	return m.stream(key)
+}
+
+func (m *Manager) stream(id string) *Stream {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.streams[id]
+	if !ok {
+		s = &Stream{m: m, id: id}
+		m.streams[id] = s
+	}
+	return s
+}
+
+func streamID(id any) (string, error) {
+	switch v := id.(type) {
+	case int:
+		if v < 1 {
+			return "", fmt.Errorf("stream numbers start at 1")
+		}
+		return strconv.Itoa(v), nil
+	case string:
+		if v == "" {
+			return "", fmt.Errorf("empty stream name")
+		}
+		if n, err := strconv.Atoi(v); err == nil && n < 1 {
+			return "", fmt.Errorf("stream numbers start at 1")
+		}
+		return v, nil
+	}
+	return "", fmt.Errorf("a stream id is an int or a string, not %T", id)
+}
+
+// Range returns the group of streams first to last, both included:
+// Range(3, 4) is streams 3 and 4 (the RFC's streams[3:4]).
+func (m *Manager) Range(first, last int) *Group {
+	m.t.Helper()
+	if first < 1 || last < first {
+		m.t.Fatalf("streamtest: Range(%d, %d): want 1 <= first <= last", first, last)
+	}
+	g := &Group{m: m}
+	for i := first; i <= last; i++ {
+		g.members = append(g.members, m.stream(strconv.Itoa(i)))
+	}
+	return g
+}
+
+// Pick returns the group of the streams named, in that order, each once.
+func (m *Manager) Pick(ids ...any) *Group {
+	m.t.Helper()
+	g := &Group{m: m}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		key, err := streamID(id)
+		if err != nil {
+			m.t.Fatalf("streamtest: Pick(%v): %v", id, err)
+		}
+		if !seen[key] {
+			seen[key] = true
+			g.members = append(g.members, m.stream(key))
+		}
+	}
+	return g
+}
+
+// All returns the group of every stream the parameters define and every
+// stream the test has used, in id order (numbers first, then names).
+func (m *Manager) All() *Group {
+	for _, id := range m.cfg.Order {
+		m.stream(id)
+	}
+	m.mu.Lock()
+	g := &Group{m: m}
+	for _, s := range m.streams {
+		g.members = append(g.members, s)
+	}
+	m.mu.Unlock()
+	sortStreams(g.members)
+	return g
+}
+
+// used returns the streams that have run a block, in id order.
+func (m *Manager) used() []*Stream {
+	m.mu.Lock()
+	var out []*Stream
+	for _, s := range m.streams {
+		if s.last() != nil {
+			out = append(out, s)
+		}
+	}
+	m.mu.Unlock()
+	sortStreams(out)
+	return out
+}
+
+func sortStreams(ss []*Stream) {
+	sort.Slice(ss, func(i, j int) bool {
+		a, aerr := strconv.Atoi(ss[i].id)
+		b, berr := strconv.Atoi(ss[j].id)
+		switch {
+		case aerr == nil && berr == nil:
+			return a < b
+		case aerr == nil:
+			return true
+		case berr == nil:
+			return false
+		}
+		return ss[i].id < ss[j].id
+	})
+}
+
+// Wait waits until every stream's block has ended.
+func (m *Manager) Wait() {
+	for _, s := range m.used() {
+		s.Wait()
+	}
+}
+
+// Success reports whether every stream that ran a block ended its last block
+// with the expected outcome. It is false while a block is running, and
+// false when no block was run at all.
+func (m *Manager) Success() bool {
+	used := m.used()
+	if len(used) == 0 {
+		return false
+	}
+	for _, s := range used {
+		if !s.Success() {
+			return false
+		}
+	}
+	return true
+}
+
+// Params returns the test's own parameters: every top-level key of the
+// parameter files other than the stream definitions. Pass it, or a subtree
+// (Params().Sub("mymodule")), to a block with code.Params.
+func (m *Manager) Params() params.Tree { return m.cfg.Tree }
+
+// String summarises every used stream's outcome, one line each, for a
+// failure message: if !s.Success() { t.Error(s) }.
+func (m *Manager) String() string {
+	return summary(m.t.Name(), m.used())
+}
+
+func summary(title string, ss []*Stream) string {
+	var b strings.Builder
+	ok := 0
+	for _, s := range ss {
+		if s.Success() {
+			ok++
+		}
+	}
+	fmt.Fprintf(&b, "streams of %s: %d of %d succeeded\n", title, ok, len(ss))
+	w := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	for _, s := range ss {
+		fmt.Fprintf(w, "  %s\n", s.line())
+	}
+	w.Flush()
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// logf logs a stream's line in the test's log while the test runs, and on
+// standard error after it has ended.
+func (m *Manager) logf(id, format string, args ...any) {
+	m.mu.Lock()
+	ended := m.ended
+	m.mu.Unlock()
+	msg := fmt.Sprintf("stream %s: "+format, append([]any{id}, args...)...)
+	if ended {
+		fmt.Fprintln(os.Stderr, msg)
+		return
+	}
+	m.t.Logf("%s", msg)
+}
+
+func (m *Manager) isEnding() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.ending
+}
+
+// cleanup terminates every stream at the end of the test.
+func (m *Manager) cleanup() {
+	m.mu.Lock()
+	m.ending = true
+	var all []*Stream
+	for _, s := range m.streams {
+		all = append(all, s)
+	}
+	m.mu.Unlock()
+	sortStreams(all)
+	errs := make([]error, len(all))
+	var wg sync.WaitGroup
+	for i, s := range all {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.terminate()
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			m.t.Errorf("streamtest: terminating: %v", err)
+		}
+	}
+	m.mu.Lock()
+	m.ended = true
+	m.mu.Unlock()
+	managersMu.Lock()
+	delete(managers, m.t)
+	managersMu.Unlock()
+}
+
+var workDir = sync.OnceValue(func() string { d, _ := os.Getwd(); return d })

@@ -1,0 +1,454 @@
+package streamtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/streamtest/streamtest/code"
+	"github.com/streamtest/streamtest/params"
+	"github.com/streamtest/streamtest/record"
+	"github.com/streamtest/streamtest/stream"
+)
+
+// Stream is one execution stream of a test: the "where" a block of code
+// runs. Get it with Manager.At. It is created lazily: the first Run, Send or
+// Host sets it up (connects, creates a container, makes its work directory).
+//
+// A stream runs one block at a time. Run on a stream whose block is still
+// running is an error (ErrBusy): Wait for it first, or use another stream.
+type Stream struct {
+	m  *Manager
+	id string
+
+	setupMu sync.Mutex // held while the environment is set up or closed
+
+	mu       sync.Mutex
+	resolved bool
+	def      params.Stream
+	defErr   error
+	env      stream.Environment
+	cur      *run
+	seq      int
+}
+
+// ErrBusy is returned (and reported) by Run on a stream whose previous block
+// has not ended.
+var ErrBusy = errors.New("stream is busy: its previous block has not ended")
+
+// ID returns the stream's id: "1", "db".
+func (s *Stream) ID() string { return s.id }
+
+// Type returns the stream's type ("local", "remote", "container"), as the
+// parameters define it or the default type; "" if its definition is in error.
+func (s *Stream) Type() string {
+	def, err := s.resolve()
+	if err != nil {
+		return ""
+	}
+	return def.Type
+}
+
+// Host returns the address other streams use to reach this stream. It sets
+// the stream up if it is not yet (a container's address is known only
+// then). On an infrastructure failure it fails the test and returns "".
+func (s *Stream) Host() string {
+	s.m.t.Helper()
+	env, err := s.ensureEnv(s.m.t.Context())
+	if err != nil {
+		s.m.t.Errorf("streamtest: %v", err)
+		return ""
+	}
+	return env.Host()
+}
+
+// Run starts block on the stream and returns at once, unless the Wait
+// option is given. An infrastructure failure (cannot connect, image missing,
+// undefined stream in strict mode) fails the test with a message naming the
+// stream's id, type, host and the cause. Use TryRun to handle such failures
+// yourself.
+func (s *Stream) Run(block code.Block, opts ...RunOption) {
+	s.m.t.Helper()
+	if err := s.start(block, collectRun(opts), true); err != nil {
+		s.m.t.Errorf("streamtest: %v", err)
+	}
+}
+
+// TryRun is Run for code that handles infrastructure failures itself: it
+// reports nothing to the test. It returns an error when the block could not
+// be started at all (ErrBusy, a parameter error); with the Wait option, also
+// the infrastructure failure of the run. Without Wait, Err tells that after
+// Wait.
+func (s *Stream) TryRun(block code.Block, opts ...RunOption) error {
+	o := collectRun(opts)
+	if err := s.start(block, o, false); err != nil {
+		return err
+	}
+	if o.wait {
+		return s.Err()
+	}
+	return nil
+}
+
+func (s *Stream) start(block code.Block, o runOptions, report bool) error {
+	if o.sync {
+		g := &Group{m: s.m, members: []*Stream{s}}
+		return g.start(block, o, report)
+	}
+	r, err := s.claim(block, o, report)
+	if err != nil {
+		return err
+	}
+	go r.execute()
+	if o.wait {
+		<-r.done
+	}
+	return nil
+}
+
+// Wait waits until the stream's block has ended. It returns at once when no
+// block is running.
+func (s *Stream) Wait() {
+	if r := s.last(); r != nil {
+		<-r.done
+	}
+}
+
+// Active reports whether a block is running on the stream: true from the
+// start of Run (set-up included) until the block has ended.
+func (s *Stream) Active() bool {
+	r := s.last()
+	return r != nil && !isClosed(r.done)
+}
+
+// Success reports whether the stream's last block ended with the expected
+// outcome (exit status 0, unless the block says otherwise). It is false
+// before the first Run and while the block runs.
+func (s *Stream) Success() bool {
+	r := s.last()
+	if r == nil || !isClosed(r.done) {
+		return false
+	}
+	return r.success
+}
+
+// Err returns the infrastructure failure of the stream's last block, or nil
+// if it ran (whatever its outcome) or is still running.
+func (s *Stream) Err() error {
+	r := s.last()
+	if r == nil || !isClosed(r.done) {
+		return nil
+	}
+	return r.err
+}
+
+// Output returns the output of the stream's last block: see Output for the
+// keys. While the block runs, it holds the output so far.
+func (s *Stream) Output() Output {
+	r := s.last()
+	if r == nil {
+		return Output{}
+	}
+	return r.output()
+}
+
+// Send copies a local file or directory to the stream; a relative remote
+// path is relative to the stream's private work directory. A failure fails
+// the test; TrySend returns it instead.
+func (s *Stream) Send(local, remote string) {
+	s.m.t.Helper()
+	if err := s.TrySend(local, remote); err != nil {
+		s.m.t.Errorf("streamtest: %v", err)
+	}
+}
+
+// TrySend is Send for code that handles failures itself.
+func (s *Stream) TrySend(local, remote string) error {
+	env, err := s.ensureEnv(s.m.t.Context())
+	if err != nil {
+		return err
+	}
+	if err := env.Send(s.m.t.Context(), local, remote); err != nil {
+		return s.error("send", err)
+	}
+	return nil
+}
+
+// Terminate interrupts the stream's block, if one runs, and frees everything
+// the stream created. The stream may be used again afterwards: it is then set
+// up afresh.
+func (s *Stream) Terminate() {
+	s.m.t.Helper()
+	if err := s.terminate(); err != nil {
+		s.m.t.Errorf("streamtest: %v", err)
+	}
+}
+
+func (s *Stream) terminate() error {
+	if r := s.last(); r != nil {
+		r.stop("terminated")
+		<-r.done
+	}
+	s.setupMu.Lock()
+	defer s.setupMu.Unlock()
+	s.mu.Lock()
+	env := s.env
+	s.env = nil
+	s.mu.Unlock()
+	if env == nil {
+		return nil
+	}
+	if err := env.Close(); err != nil {
+		return s.errorEnv(env, "close", err)
+	}
+	return nil
+}
+
+// String is the stream's one-line summary.
+func (s *Stream) String() string { return strings.ReplaceAll(s.line(), "\t", " ") }
+
+func (s *Stream) line() string {
+	head := fmt.Sprintf("%s\t(%s)", s.id, s.where())
+	r := s.last()
+	if r == nil {
+		return head + "\tno block run"
+	}
+	what := r.block.Kind() + " " + quoteSummary(r.block.String())
+	if !isClosed(r.done) {
+		return fmt.Sprintf("%s\t%s\trunning for %s", head, what, fmtDuration(time.Since(r.started)))
+	}
+	out := r.output()
+	state := "ok"
+	if !r.success {
+		state = "FAILED"
+	}
+	detail := fmt.Sprintf("exit %d", out.ExitStatus())
+	if sig, _ := out["signal"].(string); sig != "" {
+		detail = "killed by SIG" + sig
+	}
+	if r.err != nil {
+		detail = r.err.Error()
+	} else if r.reason != "" {
+		detail += ", " + r.reason
+	}
+	line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s", head, what, state, detail, fmtDuration(out.Duration()))
+	if !r.success && r.err == nil {
+		if tail := lastLines(out.Stderr(), 2); tail != "" {
+			line += "\tstderr: " + tail
+		}
+	}
+	return line
+}
+
+func (s *Stream) where() string {
+	typ := s.Type()
+	if typ == "" {
+		typ = "?"
+	}
+	if h := s.knownHost(); h != "" {
+		return typ + ", " + h
+	}
+	return typ
+}
+
+// knownHost is the host for messages, without setting anything up.
+func (s *Stream) knownHost() string {
+	s.mu.Lock()
+	env := s.env
+	s.mu.Unlock()
+	if env != nil {
+		return env.Host()
+	}
+	def, err := s.resolve()
+	if err != nil {
+		return ""
+	}
+	return def.Values.String("host", "")
+}
+
+func quoteSummary(s string) string { return fmt.Sprintf("%q", s) }
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.TrimSpace(strings.Join(lines, " | "))
+}
+
+func (s *Stream) last() *run {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cur
+}
+
+func (s *Stream) resolve() (params.Stream, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.resolved {
+		s.resolved = true
+		s.def, s.defErr = s.m.cfg.Resolve(s.id)
+	}
+	return s.def, s.defErr
+}
+
+func (s *Stream) error(op string, err error) error {
+	s.mu.Lock()
+	env := s.env
+	s.mu.Unlock()
+	return s.errorEnv(env, op, err)
+}
+
+func (s *Stream) errorEnv(env stream.Environment, op string, err error) error {
+	var se *stream.Error
+	if errors.As(err, &se) && se.ID == s.id {
+		return err
+	}
+	e := &stream.Error{ID: s.id, Type: s.Type(), Op: op, Err: err}
+	if env != nil {
+		e.Host = env.Host()
+	} else {
+		e.Host = s.knownHost()
+	}
+	if e.Type == "" {
+		e.Type = "?"
+	}
+	return e
+}
+
+// ensureEnv returns the stream's environment, creating and setting it up on
+// first use.
+func (s *Stream) ensureEnv(ctx context.Context) (stream.Environment, error) {
+	s.setupMu.Lock()
+	defer s.setupMu.Unlock()
+	s.mu.Lock()
+	env := s.env
+	s.mu.Unlock()
+	if env != nil {
+		return env, nil
+	}
+	def, err := s.resolve()
+	if err != nil {
+		return nil, s.error("configure", err)
+	}
+	reg, ok := stream.Lookup(def.Type)
+	if !ok {
+		return nil, s.error("configure", &stream.UnknownTypeError{Name: def.Type})
+	}
+	env, err = reg.New(stream.Config{
+		ID:     s.id,
+		Type:   reg.Name,
+		Params: def.Values,
+		Dir:    def.Dir,
+		Logf:   func(format string, args ...any) { s.m.logf(s.id, format, args...) },
+	})
+	if err != nil {
+		return nil, s.error("configure", err)
+	}
+	if err := env.Setup(ctx); err != nil {
+		env.Close()
+		return nil, s.errorEnv(env, "set up", err)
+	}
+	if s.m.isEnding() {
+		env.Close()
+		return nil, s.errorEnv(env, "set up", errors.New("the test has ended"))
+	}
+	s.mu.Lock()
+	s.env = env
+	s.mu.Unlock()
+	return env, nil
+}
+
+// claim makes a new run the stream's current one, unless one is running.
+func (s *Stream) claim(block code.Block, o runOptions, report bool) (*run, error) {
+	if block == nil {
+		return nil, s.error("run", errors.New("nil block"))
+	}
+	if s.m.isEnding() {
+		return nil, s.error("run", errors.New("the test has ended"))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur != nil && !isClosed(s.cur.done) {
+		return nil, fmt.Errorf("stream %s: cannot run %s %q: %w (running %s %q for %s; Wait first)",
+			s.id, block.Kind(), block.String(), ErrBusy, s.cur.block.Kind(), s.cur.block.String(), fmtDuration(time.Since(s.cur.started)))
+	}
+	s.seq++
+	ctx, cancel := context.WithCancel(s.m.t.Context())
+	if o.timeout > 0 {
+		ctx, cancel = context.WithTimeout(s.m.t.Context(), o.timeout)
+	}
+	r := &run{
+		s: s, block: block, opts: o, report: report, seq: s.seq,
+		started: time.Now(), done: make(chan struct{}),
+		ctx: ctx, cancel: cancel,
+	}
+	context.AfterFunc(ctx, func() {
+		switch {
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			r.stop("timed out after " + o.timeout.String())
+		case s.m.t.Context().Err() != nil:
+			r.stop("the test ended")
+		}
+	})
+	s.cur = r
+	return r, nil
+}
+
+// target is what a block sees of its stream.
+type target struct {
+	s   *Stream
+	env stream.Environment
+}
+
+func (t target) ID() string      { return t.s.id }
+func (t target) Type() string    { return t.s.Type() }
+func (t target) WorkDir() string { return t.env.WorkDir() }
+func (t target) Send(ctx context.Context, local, remote string) error {
+	return t.env.Send(ctx, local, remote)
+}
+
+func isClosed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// record writes r to the record directory, if recording is on.
+func (r *run) record() {
+	w := r.s.m.rec
+	if w == nil {
+		return
+	}
+	out := r.output()
+	b := record.Block{
+		Test: r.s.m.t.Name(), Dir: workDir(), Stream: r.s.id, Type: r.s.Type(), Host: r.s.knownHost(),
+		Seq: r.seq, Kind: r.block.Kind(), Summary: r.block.String(),
+		Started: r.started, Ended: r.ended, Group: r.group,
+		ExitStatus: out.ExitStatus(), Success: r.success,
+	}
+	if !r.exit.Started.IsZero() {
+		b.Began = r.exit.Started
+	}
+	if !r.released.IsZero() {
+		rel := r.released
+		b.Released = &rel
+	}
+	b.Signal, _ = out["signal"].(string)
+	if r.err != nil {
+		b.Error = r.err.Error()
+	} else if r.reason != "" {
+		b.Error = r.reason
+	}
+	stdout, _ := r.stdout.bytes()
+	stderr, _ := r.stderr.bytes()
+	if err := w.Write(b, stdout, stderr); err != nil {
+		r.s.m.logf(r.s.id, "cannot write its record: %v", err)
+	}
+}
