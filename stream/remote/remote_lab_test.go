@@ -1,0 +1,244 @@
+package remote
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/streamtest/streamtest/stream"
+)
+
+func run(t *testing.T, e *Env, cmd *stream.Command) (stream.Exit, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	p, err := e.Start(context.Background(), cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := p.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x, out.String(), errb.String()
+}
+
+func TestLabRun(t *testing.T) {
+	l := needLab(t)
+	e := setUpLab(t, l, 1)
+	if !strings.HasPrefix(e.WorkDir(), "/") {
+		t.Fatalf("WorkDir = %q", e.WorkDir())
+	}
+	// the work dir's parent is the mktemp -d directory
+	if fi, err := os.Stat(filepath.Dir(e.WorkDir())); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("base directory: %v, mode %v; want 0700", err, fi.Mode())
+	}
+
+	type testCase struct {
+		name           string
+		cmd            stream.Command
+		code           int
+		signal         string
+		stdout, stderr string
+	}
+	tests := []testCase{
+		{name: "true", cmd: stream.Command{Args: []string{"true"}}},
+		{name: "exit", cmd: stream.Command{Args: []string{"sh", "-c", "echo out; echo err >&2; exit 3"}}, code: 3, stdout: "out\n", stderr: "err\n"},
+		{name: "signal", cmd: stream.Command{Args: []string{"sh", "-c", "kill -TERM $$"}}, code: -1, signal: "TERM"},
+		{name: "env quoted", cmd: stream.Command{Args: []string{"sh", "-c", `printf %s "$A|$B"`}, Env: []string{"A=it's $HOME `x`", "B=two words"}},
+			stdout: "it's $HOME `x`|two words"},
+		{name: "args quoted", cmd: stream.Command{Args: []string{"printf", "%s|", "a b", "'q'", "$X", ""}}, stdout: "a b|'q'|$X||"},
+		{name: "workdir", cmd: stream.Command{Args: []string{"pwd"}}, stdout: e.WorkDir() + "\n"},
+		{name: "dir", cmd: stream.Command{Args: []string{"pwd"}, Dir: "/"}, stdout: "/\n"},
+		{name: "stdin", cmd: stream.Command{Args: []string{"cat"}, Stdin: strings.NewReader("hello\nworld\n")}, stdout: "hello\nworld\n"},
+		{name: "no stdin", cmd: stream.Command{Args: []string{"cat"}}},
+		{name: "missing program", cmd: stream.Command{Args: []string{"no-such-program-xyz"}}, code: 127},
+		{name: "user", cmd: stream.Command{Args: []string{"id", "-un"}}, stdout: "streamtest\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			x, out, errs := run(t, e, &tc.cmd)
+			if x.Code != tc.code || x.Signal != tc.signal {
+				t.Errorf("exit = %+v, want code %d signal %q; stderr %q", x, tc.code, tc.signal, errs)
+			}
+			if out != tc.stdout {
+				t.Errorf("stdout = %q, want %q", out, tc.stdout)
+			}
+			if tc.stderr != "" && errs != tc.stderr {
+				t.Errorf("stderr = %q, want %q", errs, tc.stderr)
+			}
+			if x.Started.IsZero() || x.Ended.Before(x.Started) {
+				t.Errorf("times: %v .. %v", x.Started, x.Ended)
+			}
+		})
+	}
+}
+
+func TestLabSend(t *testing.T) {
+	l := needLab(t)
+	e := setUpLab(t, l, 2)
+	src := t.TempDir()
+	os.MkdirAll(filepath.Join(src, "sub", "deep"), 0o755)
+	os.WriteFile(filepath.Join(src, "run.sh"), []byte("#!/bin/sh\necho ran\n"), 0o755)
+	os.WriteFile(filepath.Join(src, "sub", "deep", "data"), []byte("data"), 0o640)
+	ctx := context.Background()
+	if err := e.Send(ctx, src, "tree"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Send(ctx, filepath.Join(src, "run.sh"), "a/b/single.sh"); err != nil {
+		t.Fatal(err)
+	}
+	x, out, errs := run(t, e, &stream.Command{Args: []string{"sh", "-c",
+		"./tree/run.sh && ./a/b/single.sh && cat tree/sub/deep/data && stat -c %a tree/run.sh tree/sub/deep/data a/b/single.sh"}})
+	if !x.Success() || out != "ran\nran\ndata644\n640\n755\n" && out != "ran\nran\ndata755\n640\n755\n" {
+		t.Fatalf("exit %+v stdout %q stderr %q", x, out, errs)
+	}
+	if !strings.HasSuffix(out, "755\n640\n755\n") {
+		t.Errorf("modes not kept: %q", out)
+	}
+}
+
+func TestLabGated(t *testing.T) {
+	l := needLab(t)
+	e := setUpLab(t, l, 1)
+	var out bytes.Buffer
+	p, err := e.Start(context.Background(), &stream.Command{Args: []string{"sh", "-c", "echo ran"}, Gated: true, Stdout: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if out.Len() != 0 {
+		t.Fatalf("gated process ran before Release: %q", out.String())
+	}
+	before := time.Now()
+	if err := p.Release(); err != nil {
+		t.Fatal(err)
+	}
+	x, err := p.Wait()
+	if err != nil || !x.Success() || out.String() != "ran\n" {
+		t.Fatalf("exit %+v, %v, stdout %q", x, err, out.String())
+	}
+	// Started is the host's clock (the same clock here) when the gate opened.
+	if x.Started.Before(before.Add(-time.Second)) || x.Started.After(x.Ended) {
+		t.Errorf("Started %v, released at %v, ended %v", x.Started, before, x.Ended)
+	}
+	if err := p.Release(); err == nil {
+		t.Error("second Release: no error")
+	}
+
+	// A gated process stopped before its release never runs.
+	m := marker()
+	p, err = e.Start(context.Background(), &stream.Command{Args: []string{"sleep", m}, Gated: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Stop(time.Second); err != nil {
+		t.Fatal(err)
+	}
+	x, err = p.Wait()
+	if err != nil || x.Success() {
+		t.Errorf("stopped gated process: %+v, %v", x, err)
+	}
+	if left := pgrep("sleep " + m); left != "" {
+		t.Errorf("survivors: %s", left)
+	}
+}
+
+func TestLabStopKillsTree(t *testing.T) {
+	l := needLab(t)
+	e := setUpLab(t, l, 1)
+	for _, grace := range []time.Duration{0, 2 * time.Second} {
+		m := marker()
+		p := sleeper(t, e, m)
+		if err := p.Stop(grace); err != nil {
+			t.Fatal(err)
+		}
+		x, err := p.Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "KILL"
+		if grace > 0 {
+			want = "TERM"
+		}
+		if x.Signal != want {
+			t.Errorf("Stop(%v): exit %+v, want signal %s", grace, x, want)
+		}
+		waitGone(t, "sleep "+m, 0, "after Stop")
+	}
+	// Stop after the end is fine.
+	p, err := e.Start(context.Background(), &stream.Command{Args: []string{"true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Wait()
+	if err := p.Stop(time.Second); err != nil {
+		t.Errorf("Stop after the end: %v", err)
+	}
+}
+
+func TestLabTermIgnored(t *testing.T) {
+	l := needLab(t)
+	e := setUpLab(t, l, 1)
+	m := marker()
+	p, err := e.Start(context.Background(), &stream.Command{Args: []string{"sh", "-c", "trap '' TERM; sleep " + m + " & trap '' TERM; sleep " + m + "; wait"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitThere(t, "sleep "+m, 2)
+	start := time.Now()
+	if err := p.Stop(500 * time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 400*time.Millisecond {
+		t.Errorf("Stop returned after %v, before its grace", d)
+	}
+	waitGone(t, "sleep "+m, 0, "after Stop with TERM ignored")
+}
+
+func TestLabCloseCleansUp(t *testing.T) {
+	l := needLab(t)
+	e := setUpLab(t, l, 3)
+	m := marker()
+	p := sleeper(t, e, m)
+	// a block that is not running any more leaves nothing either
+	base := filepath.Dir(e.WorkDir())
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, "sleep "+m, 0, "after Close")
+	if remoteExists(base) {
+		t.Errorf("work directory %s left behind", base)
+	}
+	if _, err := p.Wait(); err != nil {
+		// killed by Close: an exit, or an error naming the stream
+		var se *stream.Error
+		if !errors.As(err, &se) {
+			t.Errorf("Wait after Close: %v", err)
+		}
+	}
+	if err := e.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if _, err := e.Start(context.Background(), &stream.Command{Args: []string{"true"}}); err == nil {
+		t.Error("Start after Close: no error")
+	}
+}
+
+func TestLabBlockEndKillsLeftovers(t *testing.T) {
+	l := needLab(t)
+	e := setUpLab(t, l, 1)
+	m := marker()
+	// the block's main process ends at once; its background child must not
+	// outlive the block, nor hold the block open.
+	x, _, _ := run(t, e, &stream.Command{Args: []string{"sh", "-c", "sleep " + m + " >/dev/null 2>&1 & exit 0"}})
+	if !x.Success() {
+		t.Fatalf("exit %+v", x)
+	}
+	waitGone(t, "sleep "+m, 2*time.Second, "after the block ended")
+}

@@ -1,0 +1,106 @@
+package remote
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+
+	"github.com/pkg/sftp"
+)
+
+// sendTree copies local (a file, a directory recursively, or a symbolic
+// link) to remote, creating remote's missing parents and keeping modes.
+func sendTree(ctx context.Context, c *sftp.Client, local, remote string) error {
+	fi, err := os.Stat(local)
+	if err != nil {
+		return err
+	}
+	if err := c.MkdirAll(path.Dir(remote)); err != nil {
+		return fmt.Errorf("making %s: %w", path.Dir(remote), err)
+	}
+	if !fi.IsDir() {
+		return sendFile(ctx, c, local, remote, fi.Mode())
+	}
+	return filepath.WalkDir(local, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(local, p)
+		if err != nil {
+			return err
+		}
+		dst := path.Join(remote, filepath.ToSlash(rel))
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			if err := c.Mkdir(dst); err != nil {
+				if st, serr := c.Stat(dst); serr != nil || !st.IsDir() {
+					return fmt.Errorf("making %s: %w", dst, err)
+				}
+			}
+			// Keep the mode, but stay able to fill the directory.
+			return c.Chmod(dst, info.Mode().Perm()|0o700)
+		case info.Mode()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			c.Remove(dst)
+			return c.Symlink(target, dst)
+		case info.Mode().IsRegular():
+			return sendFile(ctx, c, p, dst, info.Mode())
+		}
+		return nil // sockets, devices, pipes: not sent
+	})
+}
+
+func sendFile(ctx context.Context, c *sftp.Client, local, remote string, mode fs.FileMode) error {
+	f, err := os.Open(local)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return sendReader(ctx, c, f, remote, mode)
+}
+
+func sendReader(ctx context.Context, c *sftp.Client, r io.Reader, remote string, mode fs.FileMode) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	w, err := c.OpenFile(remote, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
+	if err != nil {
+		return fmt.Errorf("creating %s: %w", remote, err)
+	}
+	if _, err := w.ReadFrom(ctxReader{ctx, r}); err != nil {
+		w.Close()
+		return fmt.Errorf("writing %s: %w", remote, err)
+	}
+	if err := w.Chmod(mode.Perm()); err != nil {
+		w.Close()
+		return fmt.Errorf("chmod %s: %w", remote, err)
+	}
+	return w.Close()
+}
+
+// ctxReader stops a copy when ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
