@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -44,7 +45,7 @@ var rootKeys = []string{"default_type", "streams", "strict"}
 
 // maxSteps bounds the work spent on one file, so that aliases that expand
 // exponentially cannot exhaust memory.
-const maxSteps = 1 << 20
+const maxSteps = 1 << 18
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 
@@ -74,6 +75,8 @@ type parser struct {
 	errs  []error
 	steps int
 	over  bool
+	// aliases are the aliases being expanded, outermost first.
+	aliases []*yaml.Node
 }
 
 func (p *parser) pos(n *yaml.Node) Pos {
@@ -93,6 +96,9 @@ func (p *parser) step(n *yaml.Node) bool {
 	p.steps++
 	if p.steps > maxSteps {
 		p.over = true
+		if len(p.aliases) > 0 {
+			n = p.aliases[0]
+		}
 		p.errorf(n, "too many values after expanding aliases")
 		return false
 	}
@@ -166,6 +172,10 @@ func (p *parser) merge(k, v *yaml.Node, active map[*yaml.Node]bool) []pair {
 	switch {
 	case v == nil:
 	case v.Kind == yaml.MappingNode:
+		if active[v] {
+			p.errorf(k, "a merge key includes the mapping itself")
+			return nil
+		}
 		out = p.pairsIn(v, active)
 	case v.Kind == yaml.SequenceNode:
 		seen := map[string]bool{}
@@ -173,6 +183,10 @@ func (p *parser) merge(k, v *yaml.Node, active map[*yaml.Node]bool) []pair {
 			it = deref(it)
 			if it == nil || it.Kind != yaml.MappingNode {
 				p.errorf(k, "a merge key wants a mapping or a list of mappings")
+				return nil
+			}
+			if active[it] {
+				p.errorf(k, "a merge key includes the mapping itself")
 				return nil
 			}
 			for _, e := range p.pairsIn(it, active) {
@@ -232,9 +246,18 @@ func parse(name string, data []byte) (f *File, err error) {
 		}
 	}
 	if len(p.errs) > 0 {
-		return nil, errors.Join(p.errs...)
+		return nil, p.joined()
 	}
 	return f, nil
+}
+
+// joined returns the errors found, joined, in the order of their positions.
+func (p *parser) joined() error {
+	sort.SliceStable(p.errs, func(i, j int) bool {
+		a, b := p.errs[i].(*Error).Pos, p.errs[j].(*Error).Pos
+		return a.Line < b.Line || a.Line == b.Line && a.Column < b.Column
+	})
+	return errors.Join(p.errs...)
 }
 
 func isRoot(k string) bool {
@@ -274,23 +297,57 @@ func (p *parser) decode() (docs []*yaml.Node, err error) {
 var lineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 var anchorRE = regexp.MustCompile(`^yaml: unknown anchor '(.*)' referenced$`)
 
+// parserProblems are the problems the YAML parser (not its scanner)
+// reports; the decoder gives their line counted from 0.
+var parserProblems = []string{
+	"did not find expected",
+	"found duplicate %",
+	"found incompatible YAML document",
+	"found undefined tag handle",
+}
+
 // syntaxError turns an error of the YAML decoder into an *Error. The decoder
 // reports a line only; the column is that of the line's first character
-// that is not a space.
+// that is not blank.
 func (p *parser) syntaxError(err error) error {
-	msg := err.Error()
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	pos := Pos{File: p.name, Line: 1, Column: 1}
-	if m := lineRE.FindStringSubmatch(msg); m != nil {
+	switch {
+	case lineRE.MatchString(err.Error()):
+		m := lineRE.FindStringSubmatch(err.Error())
 		pos.Line, _ = strconv.Atoi(m[1])
 		msg = m[2]
+		for _, prefix := range parserProblems {
+			if strings.HasPrefix(msg, prefix) && !isScannerProblem(msg) {
+				pos.Line++
+				break
+			}
+		}
 		pos.Column = p.firstColumn(pos.Line)
-	} else if m := anchorRE.FindStringSubmatch(msg); m != nil {
-		pos.Line, pos.Column = p.find("*" + m[1])
-		msg = strings.TrimPrefix(msg, "yaml: ")
-	} else {
-		msg = strings.TrimPrefix(msg, "yaml: ")
+	case anchorRE.MatchString(err.Error()):
+		m := anchorRE.FindStringSubmatch(err.Error())
+		pos.Line, pos.Column = p.find([]byte("*" + m[1]))
+	case strings.Contains(msg, "control characters are not allowed"):
+		pos.Line, pos.Column = p.findFunc(func(r rune) bool {
+			return r != '\t' && r != '\n' && r != '\r' && (r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 || r == 0xfffe || r == 0xffff)
+		})
+	case strings.Contains(msg, "UTF-8") || strings.Contains(msg, "UTF-16"):
+		pos.Line, pos.Column = p.findFunc(func(r rune) bool { return r == utf8.RuneError })
 	}
 	return &Error{Pos: pos, Msg: "YAML: " + msg}
+}
+
+// isScannerProblem reports the scanner's problems that start like a
+// parser's.
+func isScannerProblem(msg string) bool {
+	for _, s := range []string{"did not find expected '!'", "did not find expected alphabetic", "did not find expected comment",
+		"did not find expected digit", "did not find expected hexdecimal", "did not find expected tag URI",
+		"did not find expected version", "did not find expected whitespace"} {
+		if strings.HasPrefix(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // firstColumn returns the column of the first non-blank character of line
@@ -312,15 +369,24 @@ func (p *parser) firstColumn(line int) int {
 }
 
 // find returns the line and column of the first occurrence of s, or 1, 1.
-func (p *parser) find(s string) (int, int) {
-	i := bytes.Index(p.data, []byte(s))
+func (p *parser) find(s []byte) (int, int) {
+	return p.lineCol(bytes.Index(p.data, s))
+}
+
+// findFunc returns the line and column of the first rune for which f is
+// true, or 1, 1.
+func (p *parser) findFunc(f func(rune) bool) (int, int) {
+	return p.lineCol(bytes.IndexFunc(p.data, f))
+}
+
+func (p *parser) lineCol(i int) (int, int) {
 	if i < 0 {
 		return 1, 1
 	}
 	before := p.data[:i]
 	line := bytes.Count(before, []byte("\n")) + 1
 	start := bytes.LastIndexByte(before, '\n') + 1
-	return line, len([]rune(string(before[start:]))) + 1
+	return line, utf8.RuneCount(before[start:]) + 1
 }
 
 // root reads a root section: avocado: or streamtest:.
@@ -372,8 +438,10 @@ func (p *parser) root(f *File, e pair, streamsAt **yaml.Node) {
 	}
 }
 
+// orKey returns n, or the key k when n is missing or empty ("key:"), so
+// that an error points at something the user wrote.
 func orKey(n, k *yaml.Node) *yaml.Node {
-	if n == nil || n.Line == 0 {
+	if n == nil || n.Line == 0 || isNull(n) && n.Value == "" {
 		return k
 	}
 	return n
@@ -663,7 +731,11 @@ func (p *parser) tree(n *yaml.Node, active map[*yaml.Node]bool) (any, bool) {
 			return nil, false
 		}
 		active[t] = true
-		defer delete(active, t)
+		p.aliases = append(p.aliases, n)
+		defer func() {
+			delete(active, t)
+			p.aliases = p.aliases[:len(p.aliases)-1]
+		}()
 		return p.tree(t, active)
 	}
 	switch n.Kind {
