@@ -200,8 +200,11 @@ func makeTimeline(id string, blocks []record.Block, cfg Config) *timeline {
 		if b.Released != nil && (start.IsZero() || b.Released.After(start)) {
 			start = *b.Released
 		}
-		if !start.IsZero() && end.After(b.Started) {
+		switch {
+		case !start.IsZero() && end.After(b.Started):
 			br.RunX = float64(start.Sub(b.Started)) / float64(end.Sub(b.Started)) * 100
+		case start.IsZero() && b.Error == "":
+			br.RunX = 0 // it ran, but when it began is not known
 		}
 		r.Bars = append(r.Bars, br)
 		if b.Released != nil {

@@ -37,25 +37,36 @@ type testSuites struct {
 }
 
 type testSuite struct {
-	Tests      int        `xml:"tests,attr"`
-	Failures   int        `xml:"failures,attr"`
-	Time       string     `xml:"time,attr"`
-	Name       string     `xml:"name,attr"`
-	Timestamp  string     `xml:"timestamp,attr,omitempty"`
-	Hostname   string     `xml:"hostname,attr,omitempty"`
-	Skipped    int        `xml:"skipped,attr,omitempty"`
-	Properties []property `xml:"properties>property,omitempty"`
-	Cases      []testCase `xml:"testcase"`
-	SystemOut  string     `xml:"system-out,omitempty"`
+	Tests      int         `xml:"tests,attr"`
+	Failures   int         `xml:"failures,attr"`
+	Time       string      `xml:"time,attr"`
+	Name       string      `xml:"name,attr"`
+	Timestamp  string      `xml:"timestamp,attr,omitempty"`
+	Hostname   string      `xml:"hostname,attr,omitempty"`
+	Skipped    int         `xml:"skipped,attr,omitempty"`
+	Properties *properties `xml:"properties,omitempty"`
+	Cases      []testCase  `xml:"testcase"`
+	SystemOut  string      `xml:"system-out,omitempty"`
 }
 
 type testCase struct {
-	Classname  string     `xml:"classname,attr"`
-	Name       string     `xml:"name,attr"`
-	Time       string     `xml:"time,attr"`
-	Properties []property `xml:"properties>property,omitempty"`
-	Skipped    *result    `xml:"skipped,omitempty"`
-	Failure    *result    `xml:"failure,omitempty"`
+	Classname  string      `xml:"classname,attr"`
+	Name       string      `xml:"name,attr"`
+	Time       string      `xml:"time,attr"`
+	Properties *properties `xml:"properties,omitempty"`
+	Skipped    *result     `xml:"skipped,omitempty"`
+	Failure    *result     `xml:"failure,omitempty"`
+}
+
+type properties struct {
+	List []property `xml:"property"`
+}
+
+func addProperty(p **properties, name, value string) {
+	if *p == nil {
+		*p = &properties{}
+	}
+	(*p).List = append((*p).List, property{name, value})
 }
 
 type property struct {
@@ -86,7 +97,7 @@ func Write(w io.Writer, e *report.Execution, cfg Config) error {
 			s.Timestamp = e.Started.UTC().Format(time.RFC3339)
 		}
 		for _, k := range sortedKeys(cfg.Properties) {
-			s.Properties = append(s.Properties, property{k, cfg.Properties[k]})
+			addProperty(&s.Properties, k, cfg.Properties[k])
 		}
 		if p.BuildOutput != "" || p.Result == report.Fail && !anyFailed(p) {
 			// Like gotestsum: a package that failed outside any test (build
@@ -106,10 +117,10 @@ func Write(w io.Writer, e *report.Execution, cfg Config) error {
 		for _, t := range p.Tests {
 			c := testCase{Classname: p.Name, Name: t.Name, Time: ft(t.Elapsed)}
 			for _, a := range t.Attrs {
-				c.Properties = append(c.Properties, property{a.Key, a.Value})
+				addProperty(&c.Properties, a.Key, a.Value)
 			}
 			for i, b := range t.Blocks {
-				c.Properties = append(c.Properties, property{fmt.Sprintf("streamtest.block.%d", i+1), Describe(b)})
+				addProperty(&c.Properties, fmt.Sprintf("streamtest.block.%d", i+1), Describe(b))
 			}
 			switch t.Result {
 			case report.Fail:

@@ -295,8 +295,15 @@ func printSummary(w io.Writer, e *report.Execution, dir string) {
 		fmt.Fprintf(w, ", %d did not finish", c.Running)
 	}
 	if c.BuildFailed > 0 {
-		fmt.Fprintf(w, ", %d build failures", c.BuildFailed)
+		fmt.Fprintf(w, ", %d build %s", c.BuildFailed, plural(c.BuildFailed, "failure", "failures"))
 	}
 	fmt.Fprintf(w, " in %s\n", fmtDur(e.Elapsed()))
 	fmt.Fprintf(w, "reports: %s/ (report.html, junit.xml, results.tap, results.json)\n", dir)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
