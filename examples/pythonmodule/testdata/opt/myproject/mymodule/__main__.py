@@ -1,0 +1,3 @@
+import mymodule
+
+mymodule.action()
