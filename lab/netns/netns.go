@@ -663,3 +663,20 @@ func dialTCP(ctx context.Context, addr string) (net.Conn, error) {
 	d := net.Dialer{Timeout: time.Second}
 	return d.DialContext(ctx, "tcp", addr)
 }
+
+// StartSSHD starts host h's sshd again (after a test killed it) and waits
+// until it accepts connections.
+func (l *Lab) StartSSHD(ctx context.Context, h Host) error {
+	hdir := filepath.Join(l.Dir, "hosts", strconv.Itoa(h.N))
+	r := &runner{ctx: ctx}
+	if err := r.run("ip", "netns", "exec", h.Namespace, sshdPath(), "-f", filepath.Join(hdir, "sshd_config"), "-E", filepath.Join(hdir, "sshd.log")); err != nil {
+		return err
+	}
+	one := *l
+	one.Hosts = []Host{h}
+	return waitSSH(ctx, &one)
+}
+
+// Veth is the name of host h's link on the bridge, in this namespace:
+// `ip link set <Veth> down` cuts the host off.
+func (h Host) Veth() string { return h.Namespace + "-h" }

@@ -160,7 +160,7 @@ func (e *Env) connect(ctx context.Context) error {
 	e.client = via
 	e.gone = make(chan struct{})
 	e.stopKA = make(chan struct{})
-	go e.watchConn(via, e.gone)
+	go e.watchConn(via, target.addr(), e.gone)
 	if e.s.keepalive > 0 {
 		go e.keepalive(via, e.s.keepalive, e.stopKA)
 	}
@@ -247,14 +247,17 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-func (e *Env) watchConn(c *ssh.Client, gone chan struct{}) {
+func (e *Env) watchConn(c *ssh.Client, addr string, gone chan struct{}) {
 	err := c.Wait()
 	e.mu.Lock()
 	if !e.closed && e.lost == nil {
 		if err == nil {
 			err = io.EOF
 		}
-		e.lost = fmt.Errorf("connection lost: %w", err)
+		if errors.Is(err, io.EOF) {
+			err = fmt.Errorf("the server closed it (%w)", err)
+		}
+		e.lost = fmt.Errorf("connection lost to %s: %w", addr, err)
 	}
 	e.mu.Unlock()
 	close(gone)
@@ -283,7 +286,7 @@ func (e *Env) keepalive(c *ssh.Client, interval time.Duration, stop chan struct{
 		case <-time.After(interval):
 			e.mu.Lock()
 			if e.lost == nil && !e.closed {
-				e.lost = fmt.Errorf("connection lost: no answer to a keepalive within %v", interval)
+				e.lost = fmt.Errorf("connection lost to %s: no answer to a keepalive within %v", c.RemoteAddr(), interval)
 			}
 			e.mu.Unlock()
 			c.Close()
