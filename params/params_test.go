@@ -341,14 +341,14 @@ func TestParseFileErrors(t *testing.T) {
 		{
 			name: "unknown default type",
 			src:  "streamtest:\n  default_type: fakety\n",
-			want: []string{`p.yaml:2:17: default_type: unknown stream type "fakety" (did you mean "faketype"?); known types: container, docker, faketype (fake), local, plain, process, remote, ssh`},
+			want: []string{`p.yaml:2:17: default_type: unknown stream type "fakety" (did you mean "faketype"?); ` + knownTypes},
 		},
 		{
 			name: "unknown type",
 			src:  "streams:\n  - 1: {type: remot}\n  - 2: {type: zzzzzzzz}\n",
 			want: []string{
-				`p.yaml:2:15: stream 1: unknown stream type "remot" (did you mean "remote"?); known types: container, docker, faketype (fake), local, plain, process, remote, ssh`,
-				`p.yaml:3:15: stream 2: unknown stream type "zzzzzzzz"; known types: container, docker, faketype (fake), local, plain, process, remote, ssh`,
+				`p.yaml:2:15: stream 1: unknown stream type "remot" (did you mean "remote"?); ` + knownTypes,
+				`p.yaml:3:15: stream 2: unknown stream type "zzzzzzzz"; ` + knownTypes,
 			},
 		},
 		{
@@ -438,6 +438,8 @@ func TestParseFileErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) { run(t, tc) })
 	}
 }
+
+const knownTypes = "known types: faketype (fake), plain, vm (qemu); built in but not linked: container, docker, local, process, remote, ssh"
 
 const laughs = `a: &a [x, x, x, x, x, x, x, x, x, x]
 b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]
@@ -850,7 +852,7 @@ func TestLoadErrors(t *testing.T) {
 			opts: Options{SystemFile: p("bad.yaml"), Files: []string{p("bad2.yaml")}},
 			want: []string{
 				p("bad.yaml") + `:2:27: stream 1: port: want int, got "x"`,
-				p("bad2.yaml") + `:2:15: stream 2: unknown stream type "nope"; known types: container, docker, faketype (fake), local, plain, process, remote, ssh`,
+				p("bad2.yaml") + `:2:15: stream 2: unknown stream type "nope"; ` + knownTypes,
 			},
 		},
 		{
@@ -858,8 +860,8 @@ func TestLoadErrors(t *testing.T) {
 			opts: Options{Getenv: env(map[string]string{"STREAMTEST_STRICT": "sometimes", "STREAMTEST_DEFAULT_TYPE": "plian"}), DefaultType: "x"},
 			want: []string{
 				`params: env STREAMTEST_STRICT: want bool, got "sometimes"`,
-				`params: env STREAMTEST_DEFAULT_TYPE: unknown stream type "plian" (did you mean "plain"?); known types: container, docker, faketype (fake), local, plain, process, remote, ssh`,
-				`params: flag --default-type: unknown stream type "x"; known types: container, docker, faketype (fake), local, plain, process, remote, ssh`,
+				`params: env STREAMTEST_DEFAULT_TYPE: unknown stream type "plian" (did you mean "plain"?); ` + knownTypes,
+				`params: flag --default-type: unknown stream type "x"; ` + knownTypes,
 			},
 		},
 		{

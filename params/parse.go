@@ -707,10 +707,16 @@ func checkTypeName(name string) (msg string, ok bool) {
 			names = append(names, n)
 		}
 	}
-	sort.Strings(builtIn)
-	list = append(list, builtIn...)
 	sort.Strings(list)
-	return fmt.Sprintf("unknown stream type %q%s; known types: %s", name, suggest(name, names), strings.Join(list, ", ")), false
+	sort.Strings(builtIn)
+	known := "known types: " + strings.Join(list, ", ")
+	if len(list) == 0 {
+		known = "no type is linked into this program"
+	}
+	if len(builtIn) > 0 {
+		known += "; built in but not linked: " + strings.Join(builtIn, ", ")
+	}
+	return fmt.Sprintf("unknown stream type %q%s; %s", name, suggest(name, names), known), false
 }
 
 // tree converts a node to a Tree value.
