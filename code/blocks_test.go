@@ -1,0 +1,93 @@
+package code
+
+import (
+	"context"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fakeTarget records what a block sends, copying files into a directory.
+type fakeTarget struct {
+	dir  string
+	sent map[string]string // remote -> local
+}
+
+func (f *fakeTarget) ID() string      { return "1" }
+func (f *fakeTarget) Type() string    { return "fake" }
+func (f *fakeTarget) WorkDir() string { return "/work" }
+func (f *fakeTarget) Send(ctx context.Context, local, remote string) error {
+	data, err := os.ReadFile(local)
+	if err == nil {
+		os.WriteFile(filepath.Join(f.dir, path.Base(remote)), data, 0o600)
+	}
+	f.sent[remote] = local
+	return nil
+}
+
+func TestPlans(t *testing.T) {
+	type testCase struct {
+		name     string
+		block    Block
+		kind     string
+		wantArgs string // space-joined, with sent file names replaced by their base
+		wantEnv  string
+		wantErr  string
+	}
+	run := func(t *testing.T, tc testCase) {
+		ft := &fakeTarget{dir: t.TempDir(), sent: map[string]string{}}
+		plan, err := tc.block.SendSelf(t.Context(), ft)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("err = %v, want %q", err, tc.wantErr)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.block.Kind() != tc.kind {
+			t.Errorf("Kind = %q, want %q", tc.block.Kind(), tc.kind)
+		}
+		if got := strings.Join(plan.Args, " "); !strings.HasPrefix(got, tc.wantArgs) {
+			t.Errorf("args = %q, want prefix %q", got, tc.wantArgs)
+		}
+		if got := strings.Join(plan.Env, " "); !strings.Contains(got, tc.wantEnv) {
+			t.Errorf("env = %q, want it to contain %q", got, tc.wantEnv)
+		}
+	}
+	script := filepath.Join(t.TempDir(), "s.sh")
+	os.WriteFile(script, []byte("#!/bin/sh\n"), 0o755)
+	pydir := t.TempDir()
+	for _, tc := range []testCase{
+		{name: "shell", block: Shell("echo hi"), kind: "shell", wantArgs: "/bin/sh -c echo hi"},
+		{name: "exec", block: Exec("ip", "addr"), kind: "exec", wantArgs: "ip addr"},
+		{name: "exec empty", block: Exec(), wantErr: "no program"},
+		{name: "python", block: Python("print(1)"), kind: "python", wantArgs: "python3 /work/blocks/python-"},
+		{name: "python interpreter", block: Python("print(1)", Interpreter("python3.11")), kind: "python", wantArgs: "python3.11 "},
+		{name: "module", block: PythonModule("m", Path(pydir), Params(map[string]any{"debug": true, "n": 2, "nested": map[string]int{"a": 1}})),
+			kind: "python-module", wantArgs: "python3 -m m", wantEnv: "STREAMTEST_PARAM_DEBUG=true STREAMTEST_PARAM_N=2 PYTHONPATH=/work/blocks/path-"},
+		{name: "module missing path", block: PythonModule("m", Path("/nonexistent")), wantErr: "/nonexistent"},
+		{name: "script", block: Script(script, "-v"), kind: "script", wantArgs: "/work/blocks/script-"},
+		{name: "script interpreter", block: ScriptWith(script, []string{"-v"}, Interpreter("bash")), kind: "script", wantArgs: "bash /work/blocks/script-"},
+		{name: "script missing", block: Script("/nonexistent.sh"), wantErr: "nonexistent.sh"},
+		{name: "env", block: PythonModule("m", Env("A=1")), kind: "python-module", wantEnv: "A=1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { run(t, tc) })
+	}
+}
+
+func TestSummaries(t *testing.T) {
+	long := strings.Repeat("x", 200)
+	if got := Shell("echo  a\n  b").String(); got != "echo a b" {
+		t.Errorf("Shell summary %q", got)
+	}
+	if got := Shell(long).String(); len(got) != 80 || !strings.HasSuffix(got, "...") {
+		t.Errorf("long summary %q (%d)", got, len(got))
+	}
+	if got := envName("my-key.x"); got != "MY_KEY_X" {
+		t.Errorf("envName = %q", got)
+	}
+}
