@@ -19,15 +19,25 @@ import (
 	"syscall"
 
 	"github.com/streamtest/streamtest/internal/cli/base"
+	"github.com/streamtest/streamtest/internal/cli/config"
 	"github.com/streamtest/streamtest/internal/cli/labcmd"
 	runcmd "github.com/streamtest/streamtest/internal/cli/run"
+	"github.com/streamtest/streamtest/internal/cli/types"
+	"github.com/streamtest/streamtest/internal/cli/validate"
+
+	// Every stream type, so that validate, types, config and exec know them.
+	_ "github.com/streamtest/streamtest/stream/local"
+	_ "github.com/streamtest/streamtest/stream/remote"
 )
 
 type command func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 var commands = map[string]command{
-	"run": runcmd.Run,
-	"lab": labcmd.Run,
+	"run":      runcmd.Run,
+	"validate": validate.Run,
+	"types":    types.Run,
+	"config":   config.Run,
+	"lab":      labcmd.Run,
 }
 
 const usage = "usage: streamtest run|exec|validate|types|config|lab ...\nRun 'streamtest COMMAND -h' for a command's flags."
