@@ -13,8 +13,16 @@ import (
 )
 
 // convert converts n to the Go type of kind k. On failure it returns a
-// description of what n is instead, which never shows a Secret's value.
-func convert(k stream.Kind, n *yaml.Node) (any, string) {
+// description of what n is instead, which never shows a Secret's value, or
+// errors with their own positions.
+func (p *parser) convert(k stream.Kind, n *yaml.Node) (any, string, []error) {
+	v, desc := p.convertValue(k, n)
+	errs := p.nested
+	p.nested = nil
+	return v, desc, errs
+}
+
+func (p *parser) convertValue(k stream.Kind, n *yaml.Node) (any, string) {
 	secret := k == stream.Secret
 	if isNull(n) {
 		return nil, describe(n, secret)
@@ -56,10 +64,11 @@ func convert(k stream.Kind, n *yaml.Node) (any, string) {
 		}
 	case stream.StringMap:
 		if n.Kind == yaml.MappingNode {
-			p := &parser{}
-			entries := p.pairs(n)
-			if len(p.errs) > 0 {
-				return nil, "a mapping with a bad key (" + p.errs[0].(*Error).Msg + ")"
+			sub := &parser{name: p.name}
+			entries := sub.pairs(n)
+			if len(sub.errs) > 0 {
+				p.nested = sub.errs
+				return nil, ""
 			}
 			m := make(map[string]string, len(entries))
 			for _, e := range entries {

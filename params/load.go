@@ -186,9 +186,9 @@ func (l *loader) read(name string, optional bool) {
 		return
 	}
 	l.c.Files = append(l.c.Files, abs)
-	f, err := parse(abs, data)
-	if err != nil {
-		l.errs = append(l.errs, err)
+	f, errs := parse(abs, data)
+	if len(errs) > 0 {
+		l.errs = append(l.errs, joinSorted(errs))
 		return
 	}
 	c := l.c
@@ -223,6 +223,11 @@ func (l *loader) read(name string, optional bool) {
 func (c *Config) Resolve(id string) (Stream, error) {
 	if c == nil {
 		c = &Config{}
+	}
+	if isDigits(id) {
+		if i, err := strconv.Atoi(id); err == nil {
+			id = strconv.Itoa(i) // "01" is stream 1
+		}
 	}
 	if s, ok := c.Streams[id]; ok {
 		if _, ok := stream.Lookup(s.Type); !ok {

@@ -365,6 +365,14 @@ func TestParseFileErrors(t *testing.T) {
 			want: []string{`p.yaml:4:9: stream 1: unknown parameter "prot" for type "faketype" (did you mean "port"?); known parameters: args, env, host, key, password, port, timeout, verbose`},
 		},
 		{
+			name: "problems of every stage together, in file order",
+			src:  "streamtest:\n  default_type: fake\n  streams:\n    1: {prot: 1}\n    2: {type: plain, x: 1}\n",
+			want: []string{
+				`p.yaml:4:9: stream 1: unknown parameter "prot" for type "faketype" (did you mean "port"?); known parameters: args, env, host, key, password, port, timeout, verbose`,
+				`p.yaml:5:22: stream 2: unknown parameter "x" for type "plain"; known parameters: none besides type`,
+			},
+		},
+		{
 			name: "wrong kinds",
 			src: `streams:
   - 1:
@@ -520,7 +528,7 @@ func TestKinds(t *testing.T) {
 		{name: "strings null item", param: "args", value: "[a, ~]", err: `args: want list of strings, got a list holding nothing (null)`},
 		{name: "map", param: "env", value: "{A: 1, B: x, C: }", want: map[string]string{"A": "1", "B": "x", "C": ""}},
 		{name: "map nested", param: "env", value: "{A: [1]}", err: `env: want map of strings, got a mapping where "A" is a list`},
-		{name: "map duplicate", param: "env", value: "{A: 1, A: 2}", err: `env: want map of strings, got a mapping with a bad key (duplicate key "A" (first at :4:13))`},
+		{name: "map duplicate", param: "env", value: "{A: 1, A: 2}", err: `env: duplicate key "A" (first at p.yaml:4:13)`},
 		{name: "path stays relative", param: "key", value: "keys/id_ed25519", want: "keys/id_ed25519"},
 		{name: "secret", param: "password", value: "hunter2", want: "hunter2"},
 		{name: "secret number", param: "password", value: "1234", want: "1234"},
@@ -933,6 +941,12 @@ func TestResolve(t *testing.T) {
 			opts: Options{Files: []string{p}, DefaultType: "plain"},
 			id:   "3",
 			want: Stream{ID: "3", Type: "plain", Untyped: true, Values: stream.Values{}, Dir: dir, Pos: Pos{p, 4, 5}},
+		},
+		{
+			name: "a number with leading zeros",
+			opts: Options{Files: []string{p}},
+			id:   "001",
+			want: Stream{ID: "1", Type: "faketype", Values: stream.Values{"host": "h"}, Dir: dir, Pos: Pos{p, 2, 5}},
 		},
 		{
 			name: "strict from a flag",

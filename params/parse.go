@@ -53,18 +53,32 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 // positions and to find the file's directory. A stream without a type is
 // checked against the file's own default_type, else "local".
 func ParseFile(name string, data []byte) (*File, error) {
-	f, err := parse(name, data)
-	if err != nil {
-		return nil, err
+	f, errs := parse(name, data)
+	if f != nil {
+		dt := Setting[string]{Value: defaultType, Source: "default"}
+		if f.DefaultType != nil {
+			dt = *f.DefaultType
+		}
+		errs = append(errs, f.settle(dt)...)
 	}
-	dt := Setting[string]{Value: defaultType, Source: "default"}
-	if f.DefaultType != nil {
-		dt = *f.DefaultType
-	}
-	if errs := f.settle(dt); len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if len(errs) > 0 {
+		return nil, joinSorted(errs)
 	}
 	return f, nil
+}
+
+// joinSorted joins errs, those with a position in the order of their
+// positions.
+func joinSorted(errs []error) error {
+	sort.SliceStable(errs, func(i, j int) bool {
+		a, aok := errs[i].(*Error)
+		b, bok := errs[j].(*Error)
+		if !aok || !bok {
+			return false
+		}
+		return a.Pos.File == b.Pos.File && (a.Pos.Line < b.Pos.Line || a.Pos.Line == b.Pos.Line && a.Pos.Column < b.Pos.Column)
+	})
+	return errors.Join(errs...)
 }
 
 const defaultType = "local"
@@ -77,6 +91,8 @@ type parser struct {
 	over  bool
 	// aliases are the aliases being expanded, outermost first.
 	aliases []*yaml.Node
+	// nested are errors found inside a value being converted.
+	nested []error
 }
 
 func (p *parser) pos(n *yaml.Node) Pos {
@@ -202,27 +218,29 @@ func (p *parser) merge(k, v *yaml.Node, active map[*yaml.Node]bool) []pair {
 	return out
 }
 
-func parse(name string, data []byte) (f *File, err error) {
+// parse reads a file. It returns a nil File only when the file cannot be
+// read at all; streams without a type are left for settle.
+func parse(name string, data []byte) (*File, []error) {
 	p := &parser{name: name, data: data}
-	dir, aerr := filepath.Abs(filepath.Dir(name))
-	if aerr != nil {
+	dir, err := filepath.Abs(filepath.Dir(name))
+	if err != nil {
 		dir = filepath.Dir(name)
 	}
-	f = &File{Name: name, Dir: dir, Streams: map[string]Stream{}, Tree: Tree{}, raw: map[string]*yaml.Node{}}
+	f := &File{Name: name, Dir: dir, Streams: map[string]Stream{}, Tree: Tree{}, raw: map[string]*yaml.Node{}}
 
-	docs, serr := p.decode()
-	if serr != nil {
-		return nil, serr
+	docs, err := p.decode()
+	if err != nil {
+		return nil, []error{err}
 	}
 	if len(docs) > 1 {
-		return nil, errorf(p.pos(docs[1]), "a parameters file holds one YAML document; this is a second one")
+		return nil, []error{errorf(p.pos(docs[1]), "a parameters file holds one YAML document; this is a second one")}
 	}
 	if len(docs) == 0 || len(docs[0].Content) == 0 || isNull(deref(docs[0].Content[0])) {
 		return f, nil
 	}
 	top := deref(docs[0].Content[0])
 	if top.Kind != yaml.MappingNode {
-		return nil, errorf(p.pos(top), "want a mapping at the top of the file, got %s", describeKind(top))
+		return nil, []error{errorf(p.pos(top), "want a mapping at the top of the file, got %s", describeKind(top))}
 	}
 
 	var streamsAt *yaml.Node // the key that holds the streams
@@ -245,19 +263,7 @@ func parse(name string, data []byte) (f *File, err error) {
 			}
 		}
 	}
-	if len(p.errs) > 0 {
-		return nil, p.joined()
-	}
-	return f, nil
-}
-
-// joined returns the errors found, joined, in the order of their positions.
-func (p *parser) joined() error {
-	sort.SliceStable(p.errs, func(i, j int) bool {
-		a, b := p.errs[i].(*Error).Pos, p.errs[j].(*Error).Pos
-		return a.Line < b.Line || a.Line == b.Line && a.Column < b.Column
-	})
-	return errors.Join(p.errs...)
+	return f, p.errs
 }
 
 func isRoot(k string) bool {
@@ -656,7 +662,16 @@ func (p *parser) values(id string, r stream.Registered, entries []pair) (stream.
 				id, e.key, r.Name, suggest(e.key, known), list))
 			continue
 		}
-		v, problem := convert(prm.Kind, deref(e.v))
+		v, problem, nested := p.convert(prm.Kind, deref(e.v))
+		if len(nested) > 0 {
+			for _, err := range nested {
+				if pe, ok := err.(*Error); ok {
+					err = errorf(pe.Pos, "stream %s: %s: %s", id, e.key, pe.Msg)
+				}
+				errs = append(errs, err)
+			}
+			continue
+		}
 		if problem != "" {
 			errs = append(errs, errorf(p.pos(orKey(deref(e.v), e.k)), "stream %s: %s: want %s, got %s", id, e.key, prm.Kind, problem))
 			continue
