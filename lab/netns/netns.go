@@ -314,6 +314,8 @@ func makeHost(r *runner, dir string, h *Host) (hostPub string, err error) {
 		{"ip", "-n", ns, "link", "set", "lo", "up"},
 		// ping for unprivileged users (ICMP sockets), in this namespace only.
 		{"ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv4.ping_group_range=0 2147483647"},
+		// A cached address of an earlier host with this address is stale.
+		{"ip", "neigh", "flush", "to", h.Addr},
 	}
 	for _, s := range steps {
 		if err := r.run(s[0], s[1:]...); err != nil {
@@ -603,10 +605,7 @@ func Down(ctx context.Context, dir string, stdout io.Writer) error {
 		if l.CreatedUser {
 			exec.Command("userdel", "--remove", User).Run()
 		}
-		for _, h := range l.Hosts {
-			os.RemoveAll(filepath.Join(dir, "hosts", strconv.Itoa(h.N)))
-		}
-		os.Remove(filepath.Join(dir, "hosts"))
+		os.RemoveAll(filepath.Join(dir, "hosts"))
 		for _, f := range []string{l.Key, l.Key + ".pub", l.KnownHosts, l.Params, filepath.Join(dir, StateFile)} {
 			os.Remove(f)
 		}
@@ -680,3 +679,54 @@ func (l *Lab) StartSSHD(ctx context.Context, h Host) error {
 // Veth is the name of host h's link on the bridge, in this namespace:
 // `ip link set <Veth> down` cuts the host off.
 func (h Host) Veth() string { return h.Namespace + "-h" }
+
+// AddHost adds a scratch host to the first subnet of lab l, for a test that
+// breaks it (kills its sshd, cuts its link) without disturbing the hosts
+// other tests use. It returns the host and its known_hosts line; remove it
+// with RemoveHost (Down removes it too).
+func (l *Lab) AddHost(ctx context.Context) (Host, string, error) {
+	if len(l.Hosts) == 0 {
+		return Host{}, "", errors.New("lab netns: the lab has no hosts")
+	}
+	first := l.Hosts[0]
+	for n := 221; n < 240; n++ {
+		ns := fmt.Sprintf("%s%d", Prefix, n)
+		if nsExists(ns) {
+			continue
+		}
+		h := Host{N: n, Namespace: ns, Addr: fmt.Sprintf("%s.%d", subnetA, hostBase+n), Bridge: first.Bridge}
+		pub, err := makeHost(&runner{ctx: ctx}, l.Dir, &h)
+		if err != nil {
+			l.RemoveHost(h)
+			return Host{}, "", err
+		}
+		one := *l
+		one.Hosts = []Host{h}
+		if err := waitSSH(ctx, &one); err != nil {
+			l.RemoveHost(h)
+			return Host{}, "", err
+		}
+		return h, h.Addr + " " + strings.TrimSpace(pub) + "\n", nil
+	}
+	return Host{}, "", errors.New("lab netns: no free scratch host number")
+}
+
+// RemoveHost removes a host made by AddHost: its processes, namespace and
+// files.
+func (l *Lab) RemoveHost(h Host) {
+	for round := 0; round < 20; round++ {
+		pids := NamespacePids(h.Namespace)
+		if len(pids) == 0 {
+			break
+		}
+		for _, p := range pids {
+			syscall.Kill(p, syscall.SIGKILL)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	exec.Command("ip", "netns", "del", h.Namespace).Run()
+	exec.Command("ip", "link", "del", h.Veth()).Run()
+	// The next host with this address has another MAC address.
+	exec.Command("ip", "neigh", "flush", "to", h.Addr).Run()
+	os.RemoveAll(filepath.Join(l.Dir, "hosts", strconv.Itoa(h.N)))
+}

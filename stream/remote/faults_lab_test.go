@@ -15,17 +15,28 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/streamtest/streamtest/internal/testenv"
 	"github.com/streamtest/streamtest/lab/netns"
 	"github.com/streamtest/streamtest/stream"
 )
 
-// The fault tests disturb lab hosts 3 (link cut) and 4 (sshd killed), which
-// the examples do not use, so that they may run beside them.
-
-func needHosts(t *testing.T, l *netns.Lab, n int) {
+// scratchHost adds a host to the lab for a test that breaks it (kills its
+// sshd, cuts its link), so that the tests of other packages, which use the
+// lab's hosts at the same time, are not disturbed.
+func scratchHost(t *testing.T, l *netns.Lab) (netns.Host, stream.Values) {
 	t.Helper()
-	testenv.Need(t, len(l.Hosts) >= n, fmt.Sprintf("a lab of at least %d hosts", n), "streamtest lab up --hosts 4 --isolated 2")
+	h, known, err := l.AddHost(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.RemoveHost(h) })
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	if err := os.WriteFile(kh, []byte(known), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := labParams(l, 1)
+	p["host"] = h.Addr
+	p["known_hosts"] = []string{kh}
+	return h, p
 }
 
 // checkStreamError checks that err is a *stream.Error naming the stream,
@@ -50,9 +61,7 @@ func checkStreamError(t *testing.T, err error, host string, start time.Time, bou
 
 func TestLabFaultSSHDKilled(t *testing.T) {
 	l := needLab(t)
-	needHosts(t, l, 4)
-	h, _ := l.Host(4)
-	p := labParams(l, 4)
+	h, p := scratchHost(t, l)
 	p["keepalive"] = time.Second
 	e, _ := newLabEnv(t, p)
 	if err := e.Setup(context.Background()); err != nil {
@@ -60,11 +69,6 @@ func TestLabFaultSSHDKilled(t *testing.T) {
 	}
 	m := marker()
 	proc := sleeper(t, e, m)
-	t.Cleanup(func() {
-		if err := l.StartSSHD(context.Background(), h); err != nil {
-			t.Errorf("restarting sshd: %v", err)
-		}
-	})
 	start := time.Now()
 	for _, pid := range netns.SSHDPids(h) {
 		syscall.Kill(pid, syscall.SIGKILL)
@@ -83,9 +87,7 @@ func TestLabFaultSSHDKilled(t *testing.T) {
 
 func TestLabFaultLinkCut(t *testing.T) {
 	l := needLab(t)
-	needHosts(t, l, 3)
-	h, _ := l.Host(3)
-	p := labParams(l, 3)
+	h, p := scratchHost(t, l)
 	p["keepalive"] = 500 * time.Millisecond
 	e, _ := newLabEnv(t, p)
 	if err := e.Setup(context.Background()); err != nil {

@@ -229,6 +229,14 @@ func (p *process) wait(copies *sync.WaitGroup) {
 			p.exit.Code, p.exit.Signal = -1, s
 		}
 	default:
+		// When the connection went, the session usually learns first.
+		p.e.mu.Lock()
+		gone := p.e.gone
+		p.e.mu.Unlock()
+		select {
+		case <-gone:
+		case <-time.After(2 * time.Second):
+		}
 		cause := p.e.lostErr()
 		if cause == nil {
 			cause = fmt.Errorf("the outcome never came: %w", err)
