@@ -80,12 +80,8 @@ func signalTree(pgid int, sig syscall.Signal) {
 	syscall.Kill(-pgid, sig)
 }
 
-// groupAlive reports whether any live process is in group pgid.
+// groupAlive reports whether any process is in group pgid: signal 0 to the
+// group, one system call instead of a walk of /proc.
 func groupAlive(pgid int) bool {
-	for _, p := range procTable() {
-		if p.pgid == pgid {
-			return true
-		}
-	}
-	return false
+	return syscall.Kill(-pgid, 0) != syscall.ESRCH
 }
