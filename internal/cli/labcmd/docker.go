@@ -1,0 +1,78 @@
+package labcmd
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/docker/docker/client"
+
+	"github.com/streamtest/streamtest/lab/dockerlab"
+)
+
+// dockerKind is `streamtest lab up --kind docker`: hosts in containers
+// running sshd on a private Docker network, for remote streams.
+type dockerKind struct{}
+
+func init() {
+	RegisterKind("docker", dockerKind{})
+	RegisterSubcommand("image", imageCommand)
+}
+
+func (dockerKind) Up(ctx context.Context, o UpOptions, stdout io.Writer) error {
+	if o.Isolated > 0 {
+		return fmt.Errorf("%w: the docker lab has no --isolated hosts; use --kind netns", ErrUsage)
+	}
+	cli, err := dockerClient()
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	_, err = dockerlab.Up(ctx, cli, dockerlab.Options{Hosts: o.Hosts, Dir: o.Dir, Stdout: stdout})
+	return err
+}
+
+func (dockerKind) Down(ctx context.Context, dir string, stdout io.Writer) error {
+	cli, err := dockerClient()
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	return dockerlab.Down(ctx, cli, dir, stdout)
+}
+
+// imageCommand is `streamtest lab image [IMAGE...]`: it builds the
+// streamtest images from this machine's own binaries.
+func imageCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("lab image", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	missing := fs.Bool("missing", false, "build only the images that are not on the engine yet")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: streamtest lab image [--missing] [IMAGE...]\n\nBuilds FROM scratch, with this machine's binaries (no registry):\n")
+		for _, n := range dockerlab.Images {
+			fmt.Fprintf(stderr, "  %s\n", n)
+		}
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", ErrUsage, err)
+	}
+	cli, err := dockerClient()
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	names := fs.Args()
+	if len(names) == 0 {
+		names = dockerlab.Images
+	}
+	if *missing {
+		return dockerlab.Ensure(ctx, cli, stdout, names...)
+	}
+	return dockerlab.Build(ctx, cli, stdout, names...)
+}
+
+func dockerClient() (*client.Client, error) {
+	return client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+}

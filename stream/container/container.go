@@ -1,0 +1,472 @@
+package container
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
+
+	"github.com/streamtest/streamtest/stream"
+)
+
+// TypeName is the canonical name of the container stream type.
+const TypeName = "container"
+
+// DefaultImage is the image a stream uses when its parameters name none:
+// the base image that `streamtest lab image` builds.
+const DefaultImage = "streamtest/base:latest"
+
+// workDir is the stream's private work directory inside its container.
+const workDir = "/streamtest"
+
+// closeTimeout bounds the removal of a stream's container in Close.
+var closeTimeout = 30 * time.Second
+
+func init() {
+	stream.Register(TypeName, New, stream.Info{
+		Doc:     "a fresh Docker container per stream, on a local or remote Docker Engine",
+		Aliases: []string{"docker"},
+		Params: []stream.Param{
+			{Name: "image", Kind: stream.String, Doc: "image to run; it must be on the engine already (no pulls) and have /bin/sh", Default: DefaultImage},
+			{Name: "network", Kind: stream.String, Doc: "network to attach the container to; it must exist (with private_network: a name for the private one)", Default: "bridge"},
+			{Name: "private_network", Kind: stream.Bool, Doc: "attach to a network of this test process's own, created on first use and removed with its last stream", Default: "false"},
+			{Name: "hostname", Kind: stream.String, Doc: "the container's host name (also its alias on a user-defined network)"},
+			{Name: "env", Kind: stream.StringMap, Doc: "environment variables of every process in the container"},
+			{Name: "privileged", Kind: stream.Bool, Doc: "run the container privileged", Default: "false"},
+			{Name: "cap_add", Kind: stream.Strings, Doc: "kernel capabilities to add (NET_ADMIN, SYS_PTRACE, ...)"},
+			{Name: "mounts", Kind: stream.Strings, Doc: `bind mounts "src:dst[:ro]"; a relative src is relative to the parameters file`},
+			{Name: "engine", Kind: stream.String, Doc: "Docker Engine endpoint (unix:///var/run/docker.sock, tcp://host:2375)", Default: "DOCKER_HOST, else unix:///var/run/docker.sock"},
+		},
+	})
+}
+
+// Env is a container stream: one container, created by Setup and removed
+// (with everything running in it) by Close.
+type Env struct {
+	cfg      stream.Config
+	image    string
+	netName  string // network param, or the private network's name
+	private  bool
+	hostname string
+	env      []string
+	priv     bool
+	capAdd   []string
+	binds    []string
+	endpoint string
+
+	mu       sync.Mutex
+	setupErr error // the result of the one Setup, once done
+	setUp    bool
+	closed   bool
+	eng      *engine
+	id       string // container id
+	name     string // container name
+	ip       string
+	procs    map[*process]bool
+	netHeld  bool // holds a reference on the private network
+
+	gone atomic.Bool // the container was found dead or removed from outside
+}
+
+var _ stream.Environment = (*Env)(nil)
+
+var (
+	nameSeq  atomic.Int64
+	nameSafe = regexp.MustCompile(`[^a-zA-Z0-9_.-]+`)
+)
+
+// New is the Factory of the container type. It checks the parameters but
+// contacts no engine.
+func New(cfg stream.Config) (stream.Environment, error) {
+	p := cfg.Params
+	e := &Env{
+		cfg:      cfg,
+		image:    p.String("image", DefaultImage),
+		netName:  p.String("network", ""),
+		private:  p.Bool("private_network", false),
+		hostname: p.String("hostname", ""),
+		priv:     p.Bool("privileged", false),
+		capAdd:   p.Strings("cap_add"),
+		endpoint: endpointName(p.String("engine", "")),
+		procs:    map[*process]bool{},
+	}
+	if e.cfg.Logf == nil {
+		e.cfg.Logf = func(string, ...any) {}
+	}
+	for k, v := range p.StringMap("env") {
+		e.env = append(e.env, k+"="+v)
+	}
+	for _, m := range p.Strings("mounts") {
+		b, err := parseMount(m, cfg.Dir)
+		if err != nil {
+			return nil, e.errorf("set up", "%w", err)
+		}
+		e.binds = append(e.binds, b)
+	}
+	if e.private {
+		name := e.netName
+		if name == "" {
+			name = "private"
+		}
+		e.netName = "streamtest-" + RunID() + "-" + nameSafe.ReplaceAllString(name, "-")
+	}
+	if e.netName == "" {
+		e.netName = "bridge"
+	}
+	e.name = fmt.Sprintf("streamtest-%s-%s-%d", RunID(), nameSafe.ReplaceAllString(cfg.ID, "-"), nameSeq.Add(1))
+	return e, nil
+}
+
+// parseMount checks a "src:dst[:ro]" mount and makes src absolute.
+func parseMount(m, dir string) (string, error) {
+	parts := strings.Split(m, ":")
+	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
+		return "", fmt.Errorf("mount %q: want src:dst or src:dst:ro", m)
+	}
+	if !path.IsAbs(parts[1]) {
+		return "", fmt.Errorf("mount %q: the destination must be an absolute path", m)
+	}
+	if len(parts) == 3 && parts[2] != "ro" && parts[2] != "rw" {
+		return "", fmt.Errorf("mount %q: the option must be ro or rw", m)
+	}
+	parts[0] = stream.ResolvePath(parts[0], dir)
+	return strings.Join(parts, ":"), nil
+}
+
+// errorf returns a *stream.Error of this stream for operation op. The
+// message names the image and the engine.
+func (e *Env) errorf(op, format string, args ...any) error {
+	err := fmt.Errorf(format, args...)
+	return &stream.Error{ID: e.cfg.ID, Type: TypeName, Host: e.hostLocked(), Op: op,
+		Err: &Error{Container: e.name, Image: e.image, Engine: e.endpoint, Err: err}}
+}
+
+// Error is the cause inside the *stream.Error of a container stream: it
+// adds the container, image and engine to the message.
+type Error struct {
+	Container, Image, Engine string
+	Err                      error
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("container %s (image %s, engine %s): %v", e.Container, e.Image, e.Engine, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// hostLocked is Host without taking the lock (errorf runs under it).
+func (e *Env) hostLocked() string {
+	if e.ip != "" {
+		return e.ip
+	}
+	return e.hostname
+}
+
+// Setup creates and starts the stream's container. It is called once; a
+// second call returns the first one's result.
+func (e *Env) Setup(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.setupLocked(ctx)
+}
+
+func (e *Env) setupLocked(ctx context.Context) error {
+	if e.closed {
+		return e.errorf("set up", "the stream is closed")
+	}
+	if e.setUp {
+		return e.setupErr
+	}
+	e.setUp = true
+	e.setupErr = e.create(ctx)
+	return e.setupErr
+}
+
+func (e *Env) create(ctx context.Context) error {
+	eng, err := engineFor(e.endpoint)
+	if err != nil {
+		return e.errorf("set up", "%w", err)
+	}
+	if err := eng.ready(ctx); err != nil {
+		return e.errorf("set up", "%w", err)
+	}
+	e.eng = eng
+	if e.private {
+		if err := acquireNetwork(ctx, eng, e.netName, e.cfg.ID); err != nil {
+			return e.errorf("set up", "private network %s: %w", e.netName, err)
+		}
+		e.netHeld = true
+	}
+	cfg := &container.Config{
+		Image:    e.image,
+		Hostname: e.hostname,
+		Env:      e.env,
+		Labels:   labels(e.cfg.ID),
+		// An idle process keeps the container up; blocks run beside it
+		// through exec. The engine's init (docker-init) is PID 1 and reaps
+		// orphans.
+		Entrypoint: []string{"/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 86400 & wait $!; done"},
+		Cmd:        []string{},
+		WorkingDir: "/",
+	}
+	yes := true
+	hc := &container.HostConfig{
+		Init:        &yes,
+		Privileged:  e.priv,
+		CapAdd:      e.capAdd,
+		Binds:       e.binds,
+		NetworkMode: container.NetworkMode(e.netName),
+	}
+	var nc *network.NetworkingConfig
+	if e.hostname != "" && hc.NetworkMode.IsUserDefined() {
+		nc = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
+			e.netName: {Aliases: []string{e.hostname}},
+		}}
+	}
+	created, err := eng.cli.ContainerCreate(ctx, cfg, hc, nc, nil, e.name)
+	if err != nil {
+		return e.errorf("set up", "%w", e.explainCreate(ctx, err))
+	}
+	e.id = created.ID
+	if err := eng.cli.CopyToContainer(ctx, e.id, "/", workDirTar(), container.CopyToContainerOptions{}); err != nil {
+		return e.errorf("set up", "creating the work directory %s: %w", workDir, err)
+	}
+	if err := eng.cli.ContainerStart(ctx, e.id, container.StartOptions{}); err != nil {
+		return e.errorf("set up", "starting the container: %w", e.explainCreate(ctx, err))
+	}
+	ins, err := eng.cli.ContainerInspect(ctx, e.id)
+	if err != nil {
+		return e.errorf("set up", "inspecting the container: %w", err)
+	}
+	if ins.State != nil && !ins.State.Running {
+		return e.errorf("set up", "the container stopped at once (exit status %d%s): does the image have /bin/sh and sleep?",
+			ins.State.ExitCode, errSuffix(ins.State.Error))
+	}
+	if ins.NetworkSettings != nil {
+		if ep, ok := ins.NetworkSettings.Networks[e.netName]; ok && ep != nil && ep.IPAddress != "" {
+			e.ip = ep.IPAddress
+		} else {
+			for _, ep := range ins.NetworkSettings.Networks {
+				if ep != nil && ep.IPAddress != "" {
+					e.ip = ep.IPAddress
+					break
+				}
+			}
+		}
+	}
+	e.cfg.Logf("stream %s: container %s (%.12s) from image %s on %s, address %s", e.cfg.ID, e.name, e.id, e.image, e.endpoint, e.Host0())
+	return nil
+}
+
+func errSuffix(s string) string {
+	if s == "" {
+		return ""
+	}
+	return ": " + s
+}
+
+// explainCreate turns a failed ContainerCreate into a message that says
+// what is missing: the image or the network.
+func (e *Env) explainCreate(ctx context.Context, err error) error {
+	if !isNotFound(err) {
+		return err
+	}
+	if _, ierr := e.eng.cli.ImageInspect(ctx, e.image); isNotFound(ierr) {
+		return fmt.Errorf("image %s is not on the engine; streams never pull images: build it (`streamtest lab image` builds the streamtest images) or load it first: %w", e.image, err)
+	}
+	if _, nerr := e.eng.cli.NetworkInspect(ctx, e.netName, network.InspectOptions{}); isNotFound(nerr) {
+		return fmt.Errorf("network %s does not exist on the engine; create it first or use private_network: %w", e.netName, err)
+	}
+	return err
+}
+
+// Host0 returns the address without locking; for log lines in Setup.
+func (e *Env) Host0() string { return e.hostLocked() }
+
+// workDirTar is a tar stream holding the private work directory.
+func workDirTar() *bytes.Reader {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	_ = tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: strings.TrimPrefix(workDir, "/") + "/", Mode: 0o700, ModTime: time.Now()})
+	_ = tw.Close()
+	return bytes.NewReader(buf.Bytes())
+}
+
+// Host is the container's address on its network, reachable from the test
+// process and from the other containers on that network. Before Setup it
+// sets the stream up (bounded by a minute) so that a test can write
+// s.At(2).Host() before stream 2 ran anything; if that fails it returns the
+// hostname parameter, and the failure is reported by the stream's first use.
+func (e *Env) Host() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.setUp && !e.closed {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_ = e.setupLocked(ctx)
+	}
+	return e.hostLocked()
+}
+
+// WorkDir is the stream's private work directory inside the container.
+func (e *Env) WorkDir() string { return workDir }
+
+// ContainerID returns the id of the stream's container, "" before Setup.
+func (e *Env) ContainerID() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.id
+}
+
+// ready returns the engine and container id for an operation, or the
+// stream's error.
+func (e *Env) ready(ctx context.Context, op string) (*engine, string, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.setupLocked(ctx); err != nil {
+		return nil, "", err
+	}
+	if e.closed {
+		return nil, "", e.errorf(op, "the stream is closed")
+	}
+	return e.eng, e.id, nil
+}
+
+// Close removes the container (killing everything in it) and, with the last
+// stream that used it, the private network.
+func (e *Env) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	eng, id, netHeld := e.eng, e.id, e.netHeld
+	for p := range e.procs {
+		p.closing.Store(true)
+	}
+	e.mu.Unlock()
+
+	var errs []error
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	if id != "" {
+		err := eng.cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+		if err != nil && !isNotFound(err) {
+			errs = append(errs, fmt.Errorf("removing the container: %w", err))
+		}
+	}
+	if netHeld {
+		if err := releaseNetwork(ctx, eng, e.netName); err != nil {
+			errs = append(errs, fmt.Errorf("removing the private network %s: %w", e.netName, err))
+		}
+	}
+	if len(errs) > 0 {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return e.errorf("close", "%w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// Private networks, shared by the streams of this process that name the
+// same one, counted so that the last Close removes it.
+var (
+	netMu   sync.Mutex
+	netRefs = map[string]int{} // by engine endpoint + "\x00" + name
+)
+
+func acquireNetwork(ctx context.Context, eng *engine, name, streamID string) error {
+	netMu.Lock()
+	defer netMu.Unlock()
+	key := eng.endpoint + "\x00" + name
+	if netRefs[key] == 0 {
+		_, err := eng.cli.NetworkCreate(ctx, name, network.CreateOptions{
+			Driver: "bridge",
+			Labels: labels(streamID),
+		})
+		if err != nil && !strings.Contains(err.Error(), "already exists") {
+			return err
+		}
+	}
+	netRefs[key]++
+	return nil
+}
+
+func releaseNetwork(ctx context.Context, eng *engine, name string) error {
+	netMu.Lock()
+	defer netMu.Unlock()
+	key := eng.endpoint + "\x00" + name
+	netRefs[key]--
+	if netRefs[key] > 0 {
+		return nil
+	}
+	delete(netRefs, key)
+	err := eng.cli.NetworkRemove(ctx, name)
+	if err != nil && isNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// containerState explains why an exec ended early: the container is gone
+// or not running. It returns nil when the container still runs. With
+// settle, it looks again for a while before it says so: the engine
+// updates a killed container's state a moment after its execs end.
+func (e *Env) containerState(ctx context.Context, settle time.Duration) error {
+	e.mu.Lock()
+	eng, id, closed := e.eng, e.id, e.closed
+	e.mu.Unlock()
+	if closed {
+		return nil
+	}
+	if e.gone.Load() {
+		return errors.New("the container is gone (killed or removed from outside)")
+	}
+	deadline := time.Now().Add(settle)
+	for {
+		err := e.containerState1(ctx, eng, id)
+		if err != nil || !time.Now().Before(deadline) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (e *Env) containerState1(ctx context.Context, eng *engine, id string) error {
+	ins, err := eng.cli.ContainerInspect(ctx, id)
+	switch {
+	case isNotFound(err):
+		e.gone.Store(true)
+		return errors.New("the container was removed while the block ran")
+	case err != nil:
+		return fmt.Errorf("inspecting the container: %w", err)
+	case ins.State != nil && !ins.State.Running:
+		e.gone.Store(true)
+		why := fmt.Sprintf("exit status %d", ins.State.ExitCode)
+		if ins.State.OOMKilled {
+			why += ", out of memory"
+		}
+		return fmt.Errorf("the container stopped while the block ran (%s%s)", why, errSuffix(ins.State.Error))
+	}
+	return nil
+}
+
+// leftovers lists the containers of this run still on the engine; tests
+// use it.
+func leftovers(ctx context.Context, eng *engine) (int, error) {
+	cs, err := eng.cli.ContainerList(ctx, container.ListOptions{All: true,
+		Filters: filters.NewArgs(filters.Arg("label", LabelRun+"="+RunID()))})
+	return len(cs), err
+}

@@ -1,0 +1,500 @@
+package container
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
+
+	"github.com/streamtest/streamtest/internal/testenv"
+	"github.com/streamtest/streamtest/lab/dockerlab"
+	"github.com/streamtest/streamtest/stream"
+)
+
+var (
+	engineOnce sync.Once
+	engineErr  error
+)
+
+// needEngine skips (fails in CI) unless a Docker Engine answers, and makes
+// sure the base image is there (building it from this machine's busybox
+// when missing).
+func needEngine(t testing.TB) *client.Client {
+	t.Helper()
+	engineOnce.Do(func() {
+		cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+		if err != nil {
+			engineErr = err
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		if _, err := cli.Ping(ctx); err != nil {
+			engineErr = err
+			return
+		}
+		engineErr = dockerlab.Ensure(ctx, cli, io.Discard, dockerlab.BaseImage)
+	})
+	testenv.Need(t, engineErr == nil, "a Docker Engine with the streamtest base image",
+		"start dockerd (or set DOCKER_HOST) and run `streamtest lab image`; error: "+errText(engineErr))
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	return cli
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// newEnv makes a container stream with params, closed at the end of t.
+func newEnv(t *testing.T, id string, params stream.Values) *Env {
+	t.Helper()
+	if params == nil {
+		params = stream.Values{}
+	}
+	env, err := New(stream.Config{ID: id, Type: TypeName, Params: params, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := env.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return env.(*Env)
+}
+
+type result struct {
+	exit           stream.Exit
+	stdout, stderr string
+}
+
+// run runs argv on env to its end.
+func run(t *testing.T, env stream.Environment, stdin string, argv ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var out, errb bytes.Buffer
+	cmd := &stream.Command{Args: argv, Stdout: &out, Stderr: &errb}
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
+	p, err := env.Start(ctx, cmd)
+	if err != nil {
+		t.Fatalf("Start %q: %v", argv, err)
+	}
+	exit, err := p.Wait()
+	if err != nil {
+		t.Fatalf("Wait %q: %v", argv, err)
+	}
+	return result{exit, out.String(), errb.String()}
+}
+
+func sh(t *testing.T, env stream.Environment, script string) result {
+	t.Helper()
+	return run(t, env, "", "/bin/sh", "-c", script)
+}
+
+func TestEngineRunBlocks(t *testing.T) {
+	needEngine(t)
+	env := newEnv(t, "1", nil)
+	type testCase struct {
+		name           string
+		argv           []string
+		stdin          string
+		code           int
+		signal         string
+		stdout, stderr string
+	}
+	tests := []testCase{
+		{name: "output", argv: []string{"/bin/sh", "-c", "echo out; echo err >&2"}, stdout: "out\n", stderr: "err\n"},
+		{name: "exit status", argv: []string{"/bin/sh", "-c", "exit 3"}, code: 3},
+		{name: "killed", argv: []string{"/bin/sh", "-c", "kill -KILL $$"}, code: -1, signal: "KILL"},
+		{name: "stdin", argv: []string{"cat"}, stdin: "hello\nworld\n", stdout: "hello\nworld\n"},
+		{name: "no shell", argv: []string{"echo", "a  b", "$HOME"}, stdout: "a  b $HOME\n"},
+		{name: "work dir", argv: []string{"/bin/sh", "-c", "pwd; stat -c %a ."}, stdout: "/streamtest\n700\n"},
+		{name: "not found", argv: []string{"no-such-program"}, code: 127},
+		{name: "stderr without newline", argv: []string{"/bin/sh", "-c", "printf x >&2"}, stderr: "x"},
+	}
+	run1 := func(t *testing.T, tc testCase) {
+		r := run(t, env, tc.stdin, tc.argv...)
+		if r.exit.Code != tc.code || r.exit.Signal != tc.signal {
+			t.Errorf("exit = %+v, want code %d signal %q (stderr %q)", r.exit, tc.code, tc.signal, r.stderr)
+		}
+		if tc.stdout != "" && r.stdout != tc.stdout {
+			t.Errorf("stdout = %q, want %q", r.stdout, tc.stdout)
+		}
+		if tc.stderr != "" && r.stderr != tc.stderr {
+			t.Errorf("stderr = %q, want %q", r.stderr, tc.stderr)
+		}
+		if r.exit.Started.IsZero() || r.exit.Ended.Before(r.exit.Started) {
+			t.Errorf("times: started %v ended %v", r.exit.Started, r.exit.Ended)
+		}
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { run1(t, tc) })
+	}
+}
+
+func TestEngineEnvDirAndParams(t *testing.T) {
+	needEngine(t)
+	env := newEnv(t, "p", stream.Values{
+		"hostname": "box",
+		"env":      map[string]string{"FROM_PARAMS": "yes"},
+		"cap_add":  []string{"NET_ADMIN"},
+	})
+	ctx := context.Background()
+	p, err := env.Start(ctx, &stream.Command{
+		Args:   []string{"/bin/sh", "-c", `echo "$FROM_PARAMS $FROM_CMD $(hostname) $(pwd)"`},
+		Env:    []string{"FROM_CMD=too"},
+		Dir:    "sub",
+		Stdout: &bytes.Buffer{},
+	})
+	if err == nil {
+		// sub does not exist yet: the exec fails to start in it.
+		p.Wait()
+	}
+	if err := env.Send(ctx, t.TempDir(), "sub"); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	p, err = env.Start(ctx, &stream.Command{
+		Args:   []string{"/bin/sh", "-c", `echo "$FROM_PARAMS $FROM_CMD $(hostname) $(pwd)"; ip link set lo mtu 60000 && echo netadmin`},
+		Env:    []string{"FROM_CMD=too"},
+		Dir:    "sub",
+		Stdout: &out,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := out.String(), "yes too box /streamtest/sub\nnetadmin\n"; got != want {
+		t.Errorf("output = %q, want %q", got, want)
+	}
+}
+
+func TestEngineSend(t *testing.T) {
+	needEngine(t)
+	env := newEnv(t, "1", nil)
+	dir := t.TempDir()
+	must(t, os.MkdirAll(filepath.Join(dir, "a", "b"), 0o750))
+	must(t, os.WriteFile(filepath.Join(dir, "a", "run.sh"), []byte("#!/bin/sh\necho ran\n"), 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, "a", "b", "data"), []byte("data"), 0o600))
+	must(t, os.Symlink("run.sh", filepath.Join(dir, "a", "link")))
+	ctx := context.Background()
+	must(t, env.Send(ctx, filepath.Join(dir, "a"), "x/y"))
+	must(t, env.Send(ctx, filepath.Join(dir, "a", "b", "data"), "/opt/one/data"))
+	r := sh(t, env, `cd x/y && stat -c '%n %a' run.sh b b/data && ./run.sh && readlink link && cat /opt/one/data && stat -c %a /streamtest`)
+	want := "run.sh 755\nb 750\nb/data 600\nran\nrun.sh\ndata700\n"
+	if r.stdout != want || !r.exit.Success() {
+		t.Errorf("got %q (%+v, stderr %q), want %q", r.stdout, r.exit, r.stderr, want)
+	}
+}
+
+func TestEngineGatedStart(t *testing.T) {
+	needEngine(t)
+	env := newEnv(t, "1", nil)
+	ctx := context.Background()
+	var out bytes.Buffer
+	p, err := env.Start(ctx, &stream.Command{
+		Args:   []string{"/bin/sh", "-c", "touch ran; cat"},
+		Stdin:  strings.NewReader("input"),
+		Stdout: &out,
+		Gated:  true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Parked: the program has not run.
+	if r := sh(t, env, "test -e ran && echo ran || echo parked"); r.stdout != "parked\n" {
+		t.Fatalf("before Release: %q", r.stdout)
+	}
+	released := time.Now()
+	must(t, p.Release())
+	if err := p.Release(); err == nil {
+		t.Error("second Release: no error")
+	}
+	exit, err := p.Wait()
+	if err != nil || !exit.Success() || out.String() != "input" {
+		t.Fatalf("Wait = %+v, %v; stdout %q", exit, err, out.String())
+	}
+	if exit.Started.Before(released) || exit.Started.Sub(released) > 5*time.Second {
+		t.Errorf("Started %v, released %v", exit.Started, released)
+	}
+	t.Logf("gate to started: %v", exit.Started.Sub(released))
+}
+
+func TestEngineStop(t *testing.T) {
+	needEngine(t)
+	env := newEnv(t, "1", nil)
+	ctx := context.Background()
+	type testCase struct {
+		name   string
+		script string
+		grace  time.Duration
+		signal string
+	}
+	tests := []testCase{
+		{name: "term", script: "sleep 300 & sleep 301; wait", grace: 5 * time.Second, signal: "TERM"},
+		{name: "kill at once", script: "sleep 302 & sleep 303; wait", grace: 0, signal: "KILL"},
+		{name: "term ignored", script: "trap '' TERM; sleep 304 & sleep 305; wait", grace: 300 * time.Millisecond, signal: "KILL"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := env.Start(ctx, &stream.Command{Args: []string{"/bin/sh", "-c", tc.script}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, env, "ps -o args | grep -q '^sleep 30'")
+			must(t, p.Stop(tc.grace))
+			exit, err := p.Wait()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if exit.Signal != tc.signal {
+				t.Errorf("exit = %+v, want signal %s", exit, tc.signal)
+			}
+			// The whole tree is gone, the background sleep too.
+			if r := sh(t, env, "ps -o args | grep '^sleep 30' || echo none"); r.stdout != "none\n" {
+				t.Errorf("left running: %q", r.stdout)
+			}
+			must(t, p.Stop(time.Second)) // after the end: no error
+		})
+	}
+	t.Run("at the gate", func(t *testing.T) {
+		p, err := env.Start(ctx, &stream.Command{Args: []string{"touch", "never"}, Gated: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		must(t, p.Stop(time.Second))
+		exit, err := p.Wait()
+		if err != nil || exit.Success() {
+			t.Errorf("Wait = %+v, %v", exit, err)
+		}
+		if r := sh(t, env, "test -e never && echo ran || echo no"); r.stdout != "no\n" {
+			t.Errorf("the gated program ran: %q", r.stdout)
+		}
+	})
+}
+
+// waitFor polls until script succeeds on env.
+func waitFor(t *testing.T, env stream.Environment, script string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if sh(t, env, script).exit.Success() {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%q never succeeded", script)
+}
+
+func TestEngineCloseRemovesEverything(t *testing.T) {
+	cli := needEngine(t)
+	env := newEnv(t, "1", stream.Values{"private_network": true})
+	ctx := context.Background()
+	p, err := env.Start(ctx, &stream.Command{Args: []string{"sleep", "100"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := env.ContainerID()
+	start := time.Now()
+	must(t, env.Close())
+	exit, err := p.Wait()
+	if err != nil || exit.Signal != "KILL" {
+		t.Errorf("Wait after Close = %+v, %v; want KILL", exit, err)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("Close took %v", d)
+	}
+	if _, err := cli.ContainerInspect(ctx, id); !isNotFound(err) {
+		t.Errorf("container %s still there: %v", id, err)
+	}
+	ns, err := cli.NetworkList(ctx, network.ListOptions{Filters: filters.NewArgs(filters.Arg("name", env.netName))})
+	if err != nil || len(ns) != 0 {
+		t.Errorf("private network still there: %v %v", ns, err)
+	}
+	must(t, env.Close()) // twice: fine
+	if _, err := env.Start(ctx, &stream.Command{Args: []string{"true"}}); err == nil {
+		t.Error("Start after Close: no error")
+	}
+}
+
+func TestEngineInterCommunication(t *testing.T) {
+	needEngine(t)
+	type testCase struct {
+		name   string
+		params stream.Values
+		byName bool
+	}
+	tests := []testCase{
+		{name: "default bridge", params: stream.Values{}},
+		{name: "private network", params: stream.Values{"private_network": true}, byName: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p1, p2 := copyValues(tc.params), copyValues(tc.params)
+			p1["hostname"], p2["hostname"] = "one", "two"
+			a, b := newEnv(t, "1", p1), newEnv(t, "2", p2)
+			if a.Host() == "" || b.Host() == "" || a.Host() == b.Host() {
+				t.Fatalf("hosts %q %q", a.Host(), b.Host())
+			}
+			for _, c := range []struct {
+				from *Env
+				to   string
+			}{{a, b.Host()}, {b, a.Host()}} {
+				if r := sh(t, c.from, "ping -c 1 -W 5 "+c.to); !r.exit.Success() {
+					t.Errorf("ping %s: %+v %s %s", c.to, r.exit, r.stdout, r.stderr)
+				}
+			}
+			if tc.byName {
+				if r := sh(t, a, "ping -c 1 -W 5 two"); !r.exit.Success() {
+					t.Errorf("ping two by name: %+v %s", r.exit, r.stderr)
+				}
+			}
+			// The test process reaches them too.
+			if out, err := exec.Command("ping", "-c", "1", "-W", "5", a.Host()).CombinedOutput(); err != nil {
+				t.Logf("ping from the test process: %v %s", err, out)
+			}
+		})
+	}
+}
+
+func copyValues(v stream.Values) stream.Values {
+	c := stream.Values{}
+	for k, x := range v {
+		c[k] = x
+	}
+	return c
+}
+
+// checkStreamError checks that err is a *stream.Error of the container type
+// naming id, whose message contains every one of words.
+func checkStreamError(t *testing.T, err error, id string, words ...string) {
+	t.Helper()
+	var se *stream.Error
+	if !errors.As(err, &se) {
+		t.Fatalf("error %v (%T) is not a *stream.Error", err, err)
+	}
+	if se.ID != id || se.Type != TypeName {
+		t.Errorf("error names stream %q type %q, want %q %q", se.ID, se.Type, id, TypeName)
+	}
+	for _, w := range words {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not mention %q", err, w)
+		}
+	}
+	t.Logf("error: %v", err)
+}
+
+func TestEngineFaults(t *testing.T) {
+	needEngine(t)
+	ctx := context.Background()
+	type testCase struct {
+		name   string
+		params stream.Values
+		words  []string
+	}
+	tests := []testCase{
+		{name: "engine socket missing", params: stream.Values{"engine": "unix:///nonexistent/docker.sock"},
+			words: []string{"cannot reach the Docker Engine", "unix:///nonexistent/docker.sock", "image " + DefaultImage}},
+		{name: "engine port closed", params: stream.Values{"engine": "tcp://127.0.0.1:1"},
+			words: []string{"cannot reach the Docker Engine", "tcp://127.0.0.1:1"}},
+		{name: "image missing", params: stream.Values{"image": "streamtest/no-such-image:latest"},
+			words: []string{"image streamtest/no-such-image:latest is not on the engine", "streamtest lab image"}},
+		{name: "network missing", params: stream.Values{"network": "streamtest-no-such-network"},
+			words: []string{"network streamtest-no-such-network does not exist"}},
+	}
+	// Another stream, set up before, is not disturbed by the failures.
+	other := newEnv(t, "ok", nil)
+	must(t, other.Setup(ctx))
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEnv(t, "bad", tc.params)
+			start := time.Now()
+			err := env.Setup(ctx)
+			if d := time.Since(start); d > 15*time.Second {
+				t.Errorf("Setup failed after %v", d)
+			}
+			checkStreamError(t, err, "bad", tc.words...)
+			// Later uses report the same failure.
+			_, err2 := env.Start(ctx, &stream.Command{Args: []string{"true"}})
+			checkStreamError(t, err2, "bad", tc.words[0])
+			if r := sh(t, other, "echo fine"); r.stdout != "fine\n" {
+				t.Errorf("other stream: %+v", r)
+			}
+		})
+	}
+}
+
+func TestEngineKilledFromOutside(t *testing.T) {
+	cli := needEngine(t)
+	ctx := context.Background()
+	victim := newEnv(t, "victim", nil)
+	other := newEnv(t, "other", nil)
+	must(t, other.Setup(ctx))
+	for _, how := range []string{"kill", "remove"} {
+		t.Run(how, func(t *testing.T) {
+			victim := victim
+			if how == "remove" {
+				victim = newEnv(t, "victim", nil)
+			}
+			p, err := victim.Start(ctx, &stream.Command{Args: []string{"sleep", "100"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			op, err := other.Start(ctx, &stream.Command{Args: []string{"sleep", "2"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(200 * time.Millisecond)
+			if how == "kill" {
+				must(t, cli.ContainerKill(ctx, victim.ContainerID(), "KILL"))
+			} else {
+				must(t, cli.ContainerRemove(ctx, victim.ContainerID(), container.RemoveOptions{Force: true}))
+			}
+			start := time.Now()
+			_, err = p.Wait()
+			if d := time.Since(start); d > 15*time.Second {
+				t.Errorf("Wait returned after %v", d)
+			}
+			// A removed container is seen stopped or gone, as the
+			// engine's timing has it.
+			checkStreamError(t, err, "victim", "while the block ran", "image "+DefaultImage)
+			// The next block on the dead stream fails the same way, quickly.
+			_, err = victim.Start(ctx, &stream.Command{Args: []string{"true"}})
+			checkStreamError(t, err, "victim", "container")
+			if exit, err := op.Wait(); err != nil || !exit.Success() {
+				t.Errorf("other stream: %+v, %v", exit, err)
+			}
+		})
+	}
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
