@@ -20,6 +20,7 @@ import (
 
 	"github.com/streamtest/streamtest/internal/cli/base"
 	"github.com/streamtest/streamtest/internal/cli/config"
+	execcmd "github.com/streamtest/streamtest/internal/cli/exec"
 	"github.com/streamtest/streamtest/internal/cli/labcmd"
 	runcmd "github.com/streamtest/streamtest/internal/cli/run"
 	"github.com/streamtest/streamtest/internal/cli/types"
@@ -34,6 +35,7 @@ type command func(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 var commands = map[string]command{
 	"run":      runcmd.Run,
+	"exec":     execcmd.Run,
 	"validate": validate.Run,
 	"types":    types.Run,
 	"config":   config.Run,
