@@ -27,6 +27,7 @@ import (
 	"github.com/streamtest/streamtest/internal/cli/validate"
 
 	// Every stream type, so that validate, types, config and exec know them.
+	_ "github.com/streamtest/streamtest/stream/container"
 	_ "github.com/streamtest/streamtest/stream/local"
 	_ "github.com/streamtest/streamtest/stream/remote"
 )
