@@ -37,6 +37,11 @@ var _ TB = testing.TB(nil)
 type Manager struct {
 	t     TB
 	cfg   *params.Config
+	// ctx lives until the manager's cleanup, not t.Context(), which ends
+	// before any cleanup runs: a cleanup registered after For may still run
+	// blocks.
+	ctx    context.Context
+	cancel context.CancelFunc
 	grace time.Duration
 	rec   *record.Writer
 
@@ -86,7 +91,10 @@ func For(t TB, opts ...Option) *Manager {
 	if err != nil {
 		t.Fatalf("streamtest: parameters: %v", err)
 	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
 	m = &Manager{
+		ctx:     ctx,
+		cancel:  cancel,
 		t:       t,
 		cfg:     cfg,
 		grace:   time.Second,
@@ -297,6 +305,7 @@ func (m *Manager) isEnding() bool {
 func (m *Manager) cleanup() {
 	m.mu.Lock()
 	m.ending = true
+	m.cancel()
 	var all []*Stream
 	for _, s := range m.streams {
 		all = append(all, s)

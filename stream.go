@@ -57,7 +57,7 @@ func (s *Stream) Type() string {
 // then). On an infrastructure failure it fails the test and returns "".
 func (s *Stream) Host() string {
 	s.m.t.Helper()
-	env, err := s.ensureEnv(s.m.t.Context())
+	env, err := s.ensureEnv(s.m.ctx)
 	if err != nil {
 		s.m.t.Errorf("streamtest: %v", err)
 		return ""
@@ -167,11 +167,11 @@ func (s *Stream) Send(local, remote string) {
 
 // TrySend is Send for code that handles failures itself.
 func (s *Stream) TrySend(local, remote string) error {
-	env, err := s.ensureEnv(s.m.t.Context())
+	env, err := s.ensureEnv(s.m.ctx)
 	if err != nil {
 		return err
 	}
-	if err := env.Send(s.m.t.Context(), local, remote); err != nil {
+	if err := env.Send(s.m.ctx, local, remote); err != nil {
 		return s.error("send", err)
 	}
 	return nil
@@ -377,9 +377,9 @@ func (s *Stream) claim(block code.Block, o runOptions, report bool) (*run, error
 			s.id, block.Kind(), block.String(), ErrBusy, s.cur.block.Kind(), s.cur.block.String(), fmtDuration(time.Since(s.cur.started)))
 	}
 	s.seq++
-	ctx, cancel := context.WithCancel(s.m.t.Context())
+	ctx, cancel := context.WithCancel(s.m.ctx)
 	if o.timeout > 0 {
-		ctx, cancel = context.WithTimeout(s.m.t.Context(), o.timeout)
+		ctx, cancel = context.WithTimeout(s.m.ctx, o.timeout)
 	}
 	r := &run{
 		s: s, block: block, opts: o, report: report, seq: s.seq,
@@ -390,7 +390,7 @@ func (s *Stream) claim(block code.Block, o runOptions, report bool) (*run, error
 		switch {
 		case errors.Is(ctx.Err(), context.DeadlineExceeded):
 			r.stop("timed out after " + o.timeout.String())
-		case s.m.t.Context().Err() != nil:
+		case s.m.ctx.Err() != nil:
 			r.stop("the test ended")
 		}
 	})

@@ -321,3 +321,22 @@ func TestSendToStream(t *testing.T) {
 		t.Errorf("cat of the sent file: %q", got)
 	}
 }
+
+func TestCleanupRegisteredAfterForCanStillRunBlocks(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "cleaned")
+	t.Run("inner", func(t *testing.T) {
+		s := localStreams(t)
+		s.At(1).Run(code.Exec("sleep", "10"))
+		t.Cleanup(func() {
+			// Runs before the manager's own cleanup (cleanups run last
+			// registered first): the streams are still there.
+			s.At(2).Run(code.Exec("touch", marker), streamtest.Wait())
+			if !s.At(2).Success() {
+				t.Errorf("block run from a cleanup failed: %v", s.At(2))
+			}
+		})
+	})
+	if _, err := os.Stat(marker); err != nil {
+		t.Errorf("the cleanup's block did not run: %v", err)
+	}
+}
