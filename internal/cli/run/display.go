@@ -30,10 +30,11 @@ type display struct {
 	tick    *time.Ticker
 	quit    chan struct{}
 	once    sync.Once
+	short   func(string) string // shortens package names
 }
 
-func newDisplay(w io.Writer, tty bool) *display {
-	d := &display{w: w, tty: tty, running: map[[2]string]time.Time{}, start: now(), quit: make(chan struct{})}
+func newDisplay(w io.Writer, tty bool, short func(string) string) *display {
+	d := &display{w: w, tty: tty, running: map[[2]string]time.Time{}, start: now(), quit: make(chan struct{}), short: short}
 	if tty {
 		d.tick = time.NewTicker(250 * time.Millisecond)
 		go func() {
@@ -185,28 +186,28 @@ func (d *display) event(ev report.Event, b *report.Builder) {
 			dur := fmtDur(t.Elapsed)
 			switch {
 			case ev.Action == "fail":
-				d.printf("FAIL %s %s (%s)\n%s", ev.Package, ev.Test, dur, indent(t.Output))
+				d.printf("FAIL %s %s (%s)\n%s", d.short(ev.Package), ev.Test, dur, indent(t.Output))
 			case !d.tty && ev.Action == "pass":
-				d.printf("PASS %s %s (%s)\n", ev.Package, ev.Test, dur)
+				d.printf("PASS %s %s (%s)\n", d.short(ev.Package), ev.Test, dur)
 			case !d.tty && ev.Action == "skip":
-				d.printf("SKIP %s %s (%s)\n", ev.Package, ev.Test, dur)
+				d.printf("SKIP %s %s (%s)\n", d.short(ev.Package), ev.Test, dur)
 			}
 		}
 	default:
 		p := b.Package(ev.Package)
 		switch ev.Action {
 		case "pass":
-			d.printf("ok   %s %s\n", ev.Package, fmtDur(p.Elapsed))
+			d.printf("ok   %s %s\n", d.short(ev.Package), fmtDur(p.Elapsed))
 		case "skip":
-			d.printf("?    %s [no test files]\n", ev.Package)
+			d.printf("?    %s [no test files]\n", d.short(ev.Package))
 		case "fail":
 			switch {
 			case ev.FailedBuild != "":
-				d.printf("FAIL %s [build failed]\n", ev.Package)
+				d.printf("FAIL %s [build failed]\n", d.short(ev.Package))
 			case !anyTestFailed(p):
-				d.printf("FAIL %s %s\n%s", ev.Package, fmtDur(p.Elapsed), indent(p.Output))
+				d.printf("FAIL %s %s\n%s", d.short(ev.Package), fmtDur(p.Elapsed), indent(p.Output))
 			default:
-				d.printf("FAIL %s %s\n", ev.Package, fmtDur(p.Elapsed))
+				d.printf("FAIL %s %s\n", d.short(ev.Package), fmtDur(p.Elapsed))
 			}
 		}
 	}
@@ -241,17 +242,17 @@ func fmtDur(d time.Duration) string {
 
 // printSummary prints the table of tests, the errors of go test, the counts
 // and where the reports are.
-func printSummary(w io.Writer, e *report.Execution, dir string) {
+func printSummary(w io.Writer, e *report.Execution, dir string, short func(string) string) {
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PACKAGE\tTEST\tRESULT\tDURATION\tSTREAMS")
 	rows := 0
 	for _, p := range e.Packages {
 		if p.BuildOutput != "" {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Name, "-", "build failed", "-", "")
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", short(p.Name), "-", "build failed", "-", "")
 			rows++
 		} else if len(p.Tests) == 0 && p.Result == report.Fail {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Name, "-", "FAIL", fmtDur(p.Elapsed), "")
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", short(p.Name), "-", "FAIL", fmtDur(p.Elapsed), "")
 			rows++
 		}
 		for _, t := range p.Tests {
@@ -264,7 +265,7 @@ func printSummary(w io.Writer, e *report.Execution, dir string) {
 			if t.Result == report.Running {
 				res = "DID NOT FINISH"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Name, t.Name, res, fmtDur(t.Elapsed), strings.Join(t.Streams(), ", "))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", short(p.Name), t.Name, res, fmtDur(t.Elapsed), strings.Join(t.Streams(), ", "))
 			rows++
 		}
 	}

@@ -193,7 +193,8 @@ func RunOptions(ctx context.Context, o *Options, stdout, stderr io.Writer) error
 	if o.TTY != nil {
 		tty = *o.TTY
 	}
-	disp := newDisplay(stdout, tty)
+	short := shortener(ctx)
+	disp := newDisplay(stdout, tty, short)
 	defer disp.stop()
 
 	var goStderr bytes.Buffer
@@ -274,7 +275,7 @@ func RunOptions(ctx context.Context, o *Options, stdout, stderr io.Writer) error
 	if err := linkLatest(o.Results, id); err != nil {
 		fmt.Fprintf(stderr, "streamtest run: %v\n", err)
 	}
-	printSummary(stdout, e, dir)
+	printSummary(stdout, e, dir, short)
 
 	var exitErr *exec.ExitError
 	switch {
@@ -355,6 +356,22 @@ func packageDirs(ctx context.Context, patterns []string) map[string]string {
 		}
 	}
 	return m
+}
+
+// shortener returns a function that makes package names relative to the
+// main module, as gotestsum shows them.
+func shortener(ctx context.Context) func(string) string {
+	out, err := exec.CommandContext(ctx, goCommand, "list", "-m", "-f", "{{.Path}}").Output()
+	mod, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	return func(pkg string) string {
+		if err != nil || mod == "" {
+			return pkg
+		}
+		if rest, ok := strings.CutPrefix(pkg, mod+"/"); ok {
+			return rest
+		}
+		return pkg
+	}
 }
 
 var goVersionOnce = sync.OnceValue(func() string {

@@ -122,10 +122,10 @@ func TestRun(t *testing.T) {
 	out := stdout.String()
 	for _, want := range []string{
 		"undefined: undefinedFunction", // the compiler's error
-		"FAIL github.com/streamtest/streamtest/internal/cli/run/testdata/suite/nobuild [build failed]",
-		"FAIL github.com/streamtest/streamtest/internal/cli/run/testdata/suite/fail TestFail",
+		"FAIL internal/cli/run/testdata/suite/nobuild [build failed]",
+		"FAIL internal/cli/run/testdata/suite/fail TestFail",
 		"fail_test.go:23: stream 1 failed: exit status 1",
-		"PASS github.com/streamtest/streamtest/internal/cli/run/testdata/suite/pass TestPass",
+		"PASS internal/cli/run/testdata/suite/pass TestPass",
 		"PACKAGE", "STREAMS", "1 (local), 2 (local)",
 		"DONE 7 tests, 1 failed, 1 skipped, 1 build failure in",
 	} {
@@ -215,5 +215,50 @@ func TestRunInterrupt(t *testing.T) {
 	// The test binary got the interrupt and ended its test.
 	if !strings.Contains(stdout.String(), "interrupted: cleaning up") {
 		t.Errorf("the test did not see the interrupt:\n%s", &stdout)
+	}
+}
+
+func TestRunWithStreams(t *testing.T) {
+	results := t.TempDir()
+	var stdout bytes.Buffer
+	o := &Options{Results: results, Packages: suite("streams"), GoTestArgs: []string{"-count=1"}, TTY: new(false)}
+	if err := RunOptions(context.Background(), o, &stdout, &stdout); err != nil {
+		t.Fatalf("err = %v\n%s", err, &stdout)
+	}
+	if !strings.Contains(stdout.String(), "1 (local), 2 (local), 3 (local), 4 (local)") {
+		t.Errorf("the summary does not list the streams:\n%s", &stdout)
+	}
+	e := readExecution(t, results)
+	tests := map[string]*report.Test{}
+	for _, p := range e.Packages {
+		for _, tt := range p.Tests {
+			tests[tt.Name] = tt
+		}
+	}
+	ts := tests["TestStreams"]
+	if ts == nil || len(ts.Blocks) != 4 {
+		t.Fatalf("TestStreams has no 4 blocks: %+v", ts)
+	}
+	released := 0
+	for _, b := range ts.Blocks {
+		if b.Released != nil {
+			released++
+		}
+		if b.Stream == "2" && b.Stderr == "" {
+			t.Error("stream 2's standard error was not recorded")
+		}
+	}
+	if released != 2 {
+		t.Errorf("%d blocks released, want the synchronized 3 and 4", released)
+	}
+	if f := tests["TestStreamFails"]; f == nil || len(f.Blocks) != 1 || f.Blocks[0].Success || f.Blocks[0].ExitStatus != 3 {
+		t.Errorf("TestStreamFails: %+v", f)
+	}
+	page, err := os.ReadFile(filepath.Join(results, "latest", "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(page), "&lt;two&gt;") {
+		t.Error("report.html lacks stream 2's escaped output")
 	}
 }
