@@ -90,6 +90,9 @@ func (d *display) drawStatus() {
 	}
 	c := d.counts
 	s := fmt.Sprintf("%s  %d passed, %d failed, %d skipped, %d running", fmtDur(now().Sub(d.start)), c.Passed, c.Failed, c.Skipped, len(d.running))
+	if c.Passed+c.Failed+c.Skipped == 0 && len(d.running) == 0 {
+		s += " (building)"
+	}
 	type run struct {
 		name  string
 		since time.Time
