@@ -17,7 +17,7 @@ import (
 	"github.com/streamtest/streamtest/stream"
 )
 
-// These tests run against the netns lab (streamtest lab up): make test
+// The lab tests run against the netns lab (streamtest lab up): make test
 // brings it up and sets STREAMTEST_LAB. By hand:
 //
 //	go run ./cmd/streamtest lab up --hosts 4 --isolated 2 --dir .lab

@@ -1,0 +1,254 @@
+package remote
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+)
+
+// testServer is an in-process SSH server for unit tests: it runs exec
+// requests with the local /bin/sh -c, as sshd does with the login shell,
+// serves SFTP, and forwards direct-tcpip channels (for ProxyJump). Closing a
+// channel closes the command's standard input, as with sshd.
+type testServer struct {
+	addr       string // 127.0.0.1:port
+	hostKey    ssh.Signer
+	clientKey  string // private key file
+	knownHosts string // known_hosts file with the host key
+	password   string
+	ln         net.Listener
+
+	mu     sync.Mutex
+	conns  []ssh.Conn
+	logins int
+}
+
+func newTestServer(t testing.TB) *testServer {
+	t.Helper()
+	dir := t.TempDir()
+	_, hostPriv, _ := ed25519.GenerateKey(rand.Reader)
+	hostKey, err := ssh.NewSignerFromKey(hostPriv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientPub, clientPriv, _ := ed25519.GenerateKey(rand.Reader)
+	block, err := ssh.MarshalPrivateKey(clientPriv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &testServer{hostKey: hostKey, password: "right-password", clientKey: filepath.Join(dir, "id_ed25519")}
+	if err := os.WriteFile(s.clientKey, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	authorized, _ := ssh.NewPublicKey(clientPub)
+	cfg := &ssh.ServerConfig{
+		PublicKeyCallback: func(c ssh.ConnMetadata, k ssh.PublicKey) (*ssh.Permissions, error) {
+			if string(k.Marshal()) == string(authorized.Marshal()) {
+				return nil, nil
+			}
+			return nil, errors.New("unknown key")
+		},
+		PasswordCallback: func(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
+			if string(pw) == s.password {
+				return nil, nil
+			}
+			return nil, errors.New("wrong password")
+		},
+	}
+	cfg.AddHostKey(hostKey)
+	s.ln, err = net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.addr = s.ln.Addr().String()
+	s.knownHosts = filepath.Join(dir, "known_hosts")
+	line := knownhosts.Line([]string{s.addr}, hostKey.PublicKey())
+	if err := os.WriteFile(s.knownHosts, []byte(line+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			c, err := s.ln.Accept()
+			if err != nil {
+				return
+			}
+			go s.serve(c, cfg)
+		}
+	}()
+	t.Cleanup(func() {
+		s.ln.Close()
+		s.dropAll()
+	})
+	return s
+}
+
+func (s *testServer) port() int {
+	_, p, _ := net.SplitHostPort(s.addr)
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+// dropAll closes every connection, as a crashed server would.
+func (s *testServer) dropAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.conns {
+		c.Close()
+	}
+	s.conns = nil
+}
+
+func (s *testServer) serve(nc net.Conn, cfg *ssh.ServerConfig) {
+	conn, chans, reqs, err := ssh.NewServerConn(nc, cfg)
+	if err != nil {
+		nc.Close()
+		return
+	}
+	s.mu.Lock()
+	s.conns = append(s.conns, conn)
+	s.logins++
+	s.mu.Unlock()
+	go func() {
+		for r := range reqs {
+			if r.WantReply {
+				r.Reply(r.Type == "keepalive@openssh.com", nil)
+			}
+		}
+	}()
+	for nch := range chans {
+		switch nch.ChannelType() {
+		case "session":
+			ch, creqs, err := nch.Accept()
+			if err != nil {
+				continue
+			}
+			go s.session(ch, creqs)
+		case "direct-tcpip":
+			var p struct {
+				Host     string
+				Port     uint32
+				OrigHost string
+				OrigPort uint32
+			}
+			if err := ssh.Unmarshal(nch.ExtraData(), &p); err != nil {
+				nch.Reject(ssh.ConnectionFailed, err.Error())
+				continue
+			}
+			out, err := net.Dial("tcp", net.JoinHostPort(p.Host, strconv.Itoa(int(p.Port))))
+			if err != nil {
+				nch.Reject(ssh.ConnectionFailed, err.Error())
+				continue
+			}
+			ch, creqs, err := nch.Accept()
+			if err != nil {
+				out.Close()
+				continue
+			}
+			go ssh.DiscardRequests(creqs)
+			go func() { io.Copy(ch, out); ch.CloseWrite() }()
+			go func() { io.Copy(out, ch); out.Close() }()
+		default:
+			nch.Reject(ssh.UnknownChannelType, "unsupported")
+		}
+	}
+}
+
+func (s *testServer) session(ch ssh.Channel, reqs <-chan *ssh.Request) {
+	defer ch.Close()
+	for r := range reqs {
+		switch r.Type {
+		case "exec":
+			var p struct{ Command string }
+			ssh.Unmarshal(r.Payload, &p)
+			r.Reply(true, nil)
+			s.exec(ch, p.Command)
+			return
+		case "subsystem":
+			var p struct{ Name string }
+			ssh.Unmarshal(r.Payload, &p)
+			if p.Name != "sftp" {
+				r.Reply(false, nil)
+				continue
+			}
+			r.Reply(true, nil)
+			srv, err := sftp.NewServer(ch)
+			if err == nil {
+				srv.Serve()
+			}
+			return
+		default:
+			if r.WantReply {
+				r.Reply(false, nil)
+			}
+		}
+	}
+}
+
+func (s *testServer) exec(ch ssh.Channel, command string) {
+	cmd := exec.Command("/bin/sh", "-c", command)
+	cmd.Stdout, cmd.Stderr = ch, ch.Stderr()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	in, _ := cmd.StdinPipe()
+	if err := cmd.Start(); err != nil {
+		sendExit(ch, 127, "")
+		return
+	}
+	go func() {
+		io.Copy(in, ch) // ends when the client sends EOF or closes the channel
+		in.Close()
+	}()
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		sendExit(ch, 0, "")
+	case errors.As(err, &ee):
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			sendExit(ch, -1, signame(ws.Signal()))
+		} else {
+			sendExit(ch, ee.ExitCode(), "")
+		}
+	}
+}
+
+func signame(sig syscall.Signal) string {
+	switch sig {
+	case syscall.SIGKILL:
+		return "KILL"
+	case syscall.SIGTERM:
+		return "TERM"
+	case syscall.SIGINT:
+		return "INT"
+	}
+	return fmt.Sprint(int(sig))
+}
+
+func sendExit(ch ssh.Channel, code int, sig string) {
+	if sig != "" {
+		ch.SendRequest("exit-signal", false, ssh.Marshal(struct {
+			Signal     string
+			CoreDumped bool
+			Msg, Lang  string
+		}{Signal: sig}))
+		return
+	}
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], uint32(code))
+	ch.SendRequest("exit-status", false, b[:])
+}
