@@ -1,0 +1,164 @@
+package container
+
+import (
+	"archive/tar"
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/streamtest/streamtest/stream"
+)
+
+func TestRegistered(t *testing.T) {
+	for _, name := range []string{"container", "docker"} {
+		r, ok := stream.Lookup(name)
+		if !ok || r.Name != TypeName {
+			t.Fatalf("Lookup(%q) = %+v, %v", name, r, ok)
+		}
+	}
+	r, _ := stream.Lookup(TypeName)
+	for _, p := range []string{"image", "network", "private_network", "hostname", "env", "privileged", "cap_add", "mounts", "engine"} {
+		if _, ok := r.Param(p); !ok {
+			t.Errorf("parameter %s not declared", p)
+		}
+	}
+}
+
+func TestNewChecksMounts(t *testing.T) {
+	type testCase struct {
+		mount, want, err string
+	}
+	tests := []testCase{
+		{mount: "/src:/dst", want: "/src:/dst"},
+		{mount: "data:/data:ro", want: "/params/data:/data:ro"},
+		{mount: "/src", err: "want src:dst"},
+		{mount: "/src:dst", err: "absolute"},
+		{mount: "/src:/dst:rx", err: "ro or rw"},
+	}
+	run := func(t *testing.T, tc testCase) {
+		env, err := New(stream.Config{ID: "1", Type: TypeName, Dir: "/params", Params: stream.Values{"mounts": []string{tc.mount}}})
+		if tc.err != "" {
+			var se *stream.Error
+			if !errors.As(err, &se) || !strings.Contains(err.Error(), tc.err) {
+				t.Fatalf("New: %v, want a *stream.Error with %q", err, tc.err)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := env.(*Env).binds; len(got) != 1 || got[0] != tc.want {
+			t.Errorf("binds = %q, want %q", got, tc.want)
+		}
+	}
+	for _, tc := range tests {
+		t.Run(tc.mount, func(t *testing.T) { run(t, tc) })
+	}
+}
+
+func TestNewDefaults(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "")
+	env, err := New(stream.Config{ID: "db", Type: TypeName, Params: stream.Values{"private_network": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := env.(*Env)
+	if e.image != DefaultImage || e.endpoint != defaultEndpoint || !strings.HasPrefix(e.netName, "streamtest-"+RunID()) {
+		t.Errorf("image %s endpoint %s network %s", e.image, e.endpoint, e.netName)
+	}
+	if e.WorkDir() != "/streamtest" {
+		t.Errorf("WorkDir = %s", e.WorkDir())
+	}
+	// Close before Setup: nothing to do.
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestControlLines(t *testing.T) {
+	type testCase struct {
+		name   string
+		chunks []string
+		want   string
+		pgid   int
+	}
+	tests := []testCase{
+		{name: "whole", chunks: []string{"\x1eready 7\n\x1ego\n\x1epgid 9\nerr\n"}, want: "err\n", pgid: 9},
+		{name: "split", chunks: []string{"\x1erea", "dy 7\n\x1e", "go\n\x1epg", "id 9\ne", "rr"}, want: "err", pgid: 9},
+		{name: "no setsid", chunks: []string{"\x1eready 7\n\x1ego\n\x1epgid -9\n"}, want: "", pgid: -9},
+		{name: "wrapper failed", chunks: []string{"\x1eready 7\nsh: bad\n"}, want: "sh: bad\n"},
+		{name: "control bytes later pass", chunks: []string{"\x1eready 7\n\x1ego\n\x1epgid 9\n\x1epgid 1\n"}, want: "\x1epgid 1\n", pgid: 9},
+	}
+	run := func(t *testing.T, tc testCase) {
+		var out bytes.Buffer
+		p := &process{ready: make(chan struct{}), pgidCh: make(chan struct{}), gated: true}
+		c := &control{p: p, out: &out}
+		for _, ch := range tc.chunks {
+			if n, err := c.Write([]byte(ch)); err != nil || n != len(ch) {
+				t.Fatalf("Write = %d, %v", n, err)
+			}
+		}
+		c.flush()
+		if out.String() != tc.want || p.pgid != tc.pgid {
+			t.Errorf("out %q pgid %d, want %q %d", out.String(), p.pgid, tc.want, tc.pgid)
+		}
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { run(t, tc) })
+	}
+}
+
+func TestTarOf(t *testing.T) {
+	dir := t.TempDir()
+	must(t, os.MkdirAll(filepath.Join(dir, "d", "e"), 0o750))
+	must(t, os.WriteFile(filepath.Join(dir, "d", "x.sh"), []byte("#!/bin/sh\n"), 0o755))
+	must(t, os.Symlink("x.sh", filepath.Join(dir, "d", "l")))
+	r, err := tarOf(filepath.Join(dir, "d"), "streamtest/to")
+	must(t, err)
+	tr := tar.NewReader(r)
+	var got []string
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		must(t, err)
+		got = append(got, h.Name+" "+os.FileMode(h.Mode).String()+" "+h.Linkname)
+	}
+	want := []string{"streamtest/to/ -rwxr-x--- ", "streamtest/to/e/ -rwxr-x--- ", "streamtest/to/l -rwxrwxrwx x.sh", "streamtest/to/x.sh -rwxr-xr-x "}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("entries:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if _, err := tarOf(filepath.Join(dir, "missing"), "x"); err == nil {
+		t.Error("tarOf of a missing file: no error")
+	}
+}
+
+func TestOwnerAlive(t *testing.T) {
+	host, _ := os.Hostname()
+	type testCase struct {
+		name   string
+		labels map[string]string
+		want   bool
+	}
+	tests := []testCase{
+		{name: "us", labels: map[string]string{LabelOwnerHost: host, LabelOwnerPID: itoa(os.Getpid()), LabelOwnerStart: procStart(os.Getpid())}, want: true},
+		{name: "other machine", labels: map[string]string{LabelOwnerHost: host + "-other", LabelOwnerPID: "1"}, want: true},
+		{name: "pid reused", labels: map[string]string{LabelOwnerHost: host, LabelOwnerPID: itoa(os.Getpid()), LabelOwnerStart: "1"}, want: false},
+		{name: "no pid", labels: map[string]string{LabelOwnerHost: host}, want: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ownerAlive(tc.labels); got != tc.want {
+				t.Errorf("ownerAlive = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

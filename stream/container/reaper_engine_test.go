@@ -1,0 +1,127 @@
+package container
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
+
+	"github.com/streamtest/streamtest/stream"
+)
+
+const crashEnv = "STREAMTEST_CONTAINER_CRASH_CHILD"
+
+// TestEngineReaperAfterSIGKILL runs a nested test binary that makes two
+// container streams (one on a private network) and sleeps; it kills that
+// binary with SIGKILL and checks that its reaper removes the containers and
+// the network within 15 s.
+func TestEngineReaperAfterSIGKILL(t *testing.T) {
+	if os.Getenv(crashEnv) == "1" {
+		crashChild(t)
+		return
+	}
+	cli := needEngine(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestEngineReaperAfterSIGKILL$", "-test.v")
+	cmd.Env = append(os.Environ(), crashEnv+"=1")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	must(t, err)
+	must(t, cmd.Start())
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	run := ""
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == "RUN" {
+			run = f[1]
+			break
+		}
+	}
+	if run == "" {
+		t.Fatal("the child did not report its run")
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	ctx := context.Background()
+	f := filters.NewArgs(filters.Arg("label", LabelRun+"="+run))
+	cs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+	must(t, err)
+	if len(cs) != 2 {
+		t.Fatalf("the child's run %s has %d containers, want 2", run, len(cs))
+	}
+	must(t, cmd.Process.Signal(os.Kill))
+	killed := time.Now()
+	_ = cmd.Wait()
+	for {
+		cs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+		must(t, err)
+		ns, err := cli.NetworkList(ctx, networkListOptions(f))
+		must(t, err)
+		if len(cs) == 0 && len(ns) == 0 {
+			t.Logf("run %s removed %v after SIGKILL", run, time.Since(killed).Round(time.Millisecond))
+			return
+		}
+		if time.Since(killed) > 15*time.Second {
+			Sweep(ctx, cli, filters.Arg("label", LabelRun+"="+run))
+			t.Fatalf("15 s after SIGKILL: %d containers and %d networks of run %s are left", len(cs), len(ns), run)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func crashChild(t *testing.T) {
+	ctx := context.Background()
+	for i, params := range []stream.Values{{}, {"private_network": true}} {
+		env, err := New(stream.Config{ID: strconv.Itoa(i + 1), Type: TypeName, Params: params, Logf: t.Logf})
+		must(t, err)
+		must(t, env.Setup(ctx))
+		p, err := env.Start(ctx, &stream.Command{Args: []string{"sleep", "1000"}})
+		must(t, err)
+		_ = p
+	}
+	fmt.Printf("RUN %s\n", RunID())
+	time.Sleep(time.Hour)
+}
+
+// TestEngineStartupSweep checks that the sweep removes what a dead process
+// on this machine left behind, and keeps what a live process owns.
+func TestEngineStartupSweep(t *testing.T) {
+	cli := needEngine(t)
+	ctx := context.Background()
+	dead := exec.Command("true")
+	must(t, dead.Run())
+	deadPID := dead.Process.Pid
+	host, _ := os.Hostname()
+	mk := func(run string, pid int, start string) string {
+		l := map[string]string{LabelRun: run, LabelOwnerPID: strconv.Itoa(pid), LabelOwnerHost: host, LabelOwnerStart: start, LabelStream: "sweep"}
+		c, err := cli.ContainerCreate(ctx, &container.Config{Image: DefaultImage, Labels: l, Cmd: []string{"true"}}, nil, nil, nil, "")
+		must(t, err)
+		t.Cleanup(func() { cli.ContainerRemove(context.Background(), c.ID, container.RemoveOptions{Force: true}) })
+		return c.ID
+	}
+	gone := mk("sweeptest-dead", deadPID, "")
+	reused := mk("sweeptest-reused", os.Getpid(), "1") // our pid, another start time
+	alive := mk("sweeptest-alive", os.Getpid(), procStart(os.Getpid()))
+	sweepDead(ctx, cli)
+	for _, c := range []struct {
+		id   string
+		want bool
+	}{{gone, false}, {reused, false}, {alive, true}} {
+		_, err := cli.ContainerInspect(ctx, c.id)
+		if there := err == nil; there != c.want {
+			t.Errorf("container %.12s: there = %v, want %v (%v)", c.id, there, c.want, err)
+		}
+	}
+}
+
+func networkListOptions(f filters.Args) network.ListOptions { return network.ListOptions{Filters: f} }
