@@ -11,7 +11,10 @@ import (
 // has a position in the file, and that it is deterministic. The seed corpus
 // is in testdata/fuzz/FuzzParse; run it longer with
 //
-//	go test -fuzz FuzzParse ./params
+//	go test -run '^$' -fuzz FuzzParse -fuzzminimizetime 2s ./params
+//
+// (the default minimisation time of 60s shows as long pauses with no
+// executions).
 func FuzzParse(f *testing.F) {
 	f.Add([]byte("streams:\n  - 1: {type: faketype, port: 22, password: x}\n"))
 	f.Add([]byte("a: &a [*a]\n"))

@@ -64,7 +64,7 @@ func (p *parser) convertValue(k stream.Kind, n *yaml.Node) (any, string) {
 		}
 	case stream.StringMap:
 		if n.Kind == yaml.MappingNode {
-			sub := &parser{name: p.name}
+			sub := &parser{name: p.name, b: p.b}
 			entries := sub.pairs(n)
 			if len(sub.errs) > 0 {
 				p.nested = sub.errs

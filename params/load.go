@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/streamtest/streamtest/stream"
 )
 
@@ -127,7 +125,7 @@ func Load(o Options) (*Config, error) {
 			continue
 		}
 		r := l.raw[id]
-		s, errs := settleStream(r.file, l.c.Streams[id], r.node, l.c.DefaultType)
+		s, errs := settleStream(r.file, l.c.Streams[id], r.entries, l.c.DefaultType, r.b)
 		l.errs = append(l.errs, errs...)
 		l.c.Streams[id] = s
 	}
@@ -138,8 +136,9 @@ func Load(o Options) (*Config, error) {
 }
 
 type rawDef struct {
-	file string
-	node *yaml.Node
+	file    string
+	entries []pair
+	b       *budget
 }
 
 type loader struct {
@@ -200,7 +199,7 @@ func (l *loader) read(name string, optional bool) {
 		c.Streams[id] = s
 		c.untyped[id] = s.Untyped
 		if s.Untyped {
-			l.raw[id] = rawDef{abs, f.raw[id]}
+			l.raw[id] = rawDef{abs, f.raw[id], f.b}
 		} else {
 			delete(l.raw, id)
 		}

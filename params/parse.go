@@ -32,9 +32,10 @@ type File struct {
 	Strict      *Setting[bool]
 	Tree        Tree // every top-level key that is not a streams root
 
-	// raw holds the definitions of streams without a type: they are checked
+	// raw holds the entries of streams without a type: they are checked
 	// once the default type is known.
-	raw map[string]*yaml.Node
+	raw map[string][]pair
+	b   *budget
 }
 
 // The root sections a file may put its streams under.
@@ -87,8 +88,7 @@ type parser struct {
 	name  string
 	data  []byte
 	errs  []error
-	steps int
-	over  bool
+	b     *budget // shared by every parser working on one file
 	// aliases are the aliases being expanded, outermost first.
 	aliases []*yaml.Node
 	// nested are errors found inside a value being converted.
@@ -106,12 +106,15 @@ func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
 // step counts work; it reports false (once with an error) when the file
 // takes too much of it.
 func (p *parser) step(n *yaml.Node) bool {
-	if p.over {
+	if p.b == nil {
+		p.b = &budget{}
+	}
+	if p.b.over {
 		return false
 	}
-	p.steps++
-	if p.steps > maxSteps {
-		p.over = true
+	p.b.steps++
+	if p.b.steps > maxSteps {
+		p.b.over = true
 		if len(p.aliases) > 0 {
 			n = p.aliases[0]
 		}
@@ -119,6 +122,12 @@ func (p *parser) step(n *yaml.Node) bool {
 		return false
 	}
 	return true
+}
+
+// budget is the work left for one file.
+type budget struct {
+	steps int
+	over  bool
 }
 
 // deref follows an alias to the node it names.
@@ -184,6 +193,8 @@ func (p *parser) pairsIn(m *yaml.Node, active map[*yaml.Node]bool) []pair {
 }
 
 func (p *parser) merge(k, v *yaml.Node, active map[*yaml.Node]bool) []pair {
+	p.aliases = append(p.aliases, k)
+	defer func() { p.aliases = p.aliases[:len(p.aliases)-1] }()
 	var out []pair
 	switch {
 	case v == nil:
@@ -221,12 +232,12 @@ func (p *parser) merge(k, v *yaml.Node, active map[*yaml.Node]bool) []pair {
 // parse reads a file. It returns a nil File only when the file cannot be
 // read at all; streams without a type are left for settle.
 func parse(name string, data []byte) (*File, []error) {
-	p := &parser{name: name, data: data}
+	p := &parser{name: name, data: data, b: &budget{}}
 	dir, err := filepath.Abs(filepath.Dir(name))
 	if err != nil {
 		dir = filepath.Dir(name)
 	}
-	f := &File{Name: name, Dir: dir, Streams: map[string]Stream{}, Tree: Tree{}, raw: map[string]*yaml.Node{}}
+	f := &File{Name: name, Dir: dir, Streams: map[string]Stream{}, Tree: Tree{}, raw: map[string][]pair{}, b: p.b}
 
 	docs, err := p.decode()
 	if err != nil {
@@ -574,7 +585,7 @@ func (p *parser) stream(f *File, id string, k, v *yaml.Node) {
 		s.Untyped = true
 		f.Streams[id] = s
 		f.Order = append(f.Order, id)
-		f.raw[id] = v
+		f.raw[id] = entries
 		return
 	}
 	if typ.Kind != yaml.ScalarNode || isNull(typ) || typ.Value == "" {
@@ -607,7 +618,7 @@ func (f *File) settle(dt Setting[string]) []error {
 		if !s.Untyped {
 			continue
 		}
-		s, err := settleStream(f.Name, s, f.raw[id], dt)
+		s, err := settleStream(f.Name, s, f.raw[id], dt, f.b)
 		if err != nil {
 			errs = append(errs, err...)
 			continue
@@ -617,7 +628,7 @@ func (f *File) settle(dt Setting[string]) []error {
 	return errs
 }
 
-func settleStream(name string, s Stream, raw *yaml.Node, dt Setting[string]) (Stream, []error) {
+func settleStream(name string, s Stream, entries []pair, dt Setting[string], b *budget) (Stream, []error) {
 	s.Type = dt.Value
 	s.Values = nil
 	r, ok := stream.Lookup(dt.Value)
@@ -629,11 +640,7 @@ func settleStream(name string, s Stream, raw *yaml.Node, dt Setting[string]) (St
 		return s, []error{errorf(s.Pos, "stream %s has no type and the default type (set at %s) is wrong: %s", s.ID, dt.Source, msg)}
 	}
 	s.Type = r.Name
-	p := &parser{name: name}
-	var entries []pair
-	if !isNull(raw) {
-		entries = p.pairs(raw)
-	}
+	p := &parser{name: name, b: b}
 	vals, errs := p.values(s.ID, r, entries)
 	errs = append(p.errs, errs...)
 	if len(errs) > 0 {
