@@ -85,10 +85,10 @@ func joinSorted(errs []error) error {
 const defaultType = "local"
 
 type parser struct {
-	name  string
-	data  []byte
-	errs  []error
-	b     *budget // shared by every parser working on one file
+	name string
+	data []byte
+	errs []error
+	b    *budget // shared by every parser working on one file
 	// aliases are the aliases being expanded, outermost first.
 	aliases []*yaml.Node
 	// nested are errors found inside a value being converted.
