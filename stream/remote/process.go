@@ -27,8 +27,10 @@ import (
 //     "term" and "kill" signal the program's whole group; the end of input
 //     (channel closed, connection gone, test binary killed) kills it;
 //   - gated, it first prints "R", parks until it reads "go", then prints
-//     "G <ns since epoch>" (the instant the gate opened, on the host's clock)
-//     before it starts the program;
+//     "G <time>" (the instant the gate opened, on the host's clock) before
+//     it starts the program. Gated blocks run the wrapper with bash when the
+//     host has it: its $EPOCHREALTIME reads the clock without starting a
+//     process, which keeps the gates of a group close together;
 //   - it registers the group in $b/run for the stream's guard;
 //   - when the program ends it kills what is left of its group, and ends the
 //     way the program did (same status, or the same signal).
@@ -45,7 +47,7 @@ if [ "$g" = 1 ]; then
   echo R
   read -r c <&3 || exit 125
   case $c in go) ;; term) kill -TERM $$ ;; *) kill -KILL $$ ;; esac
-  echo "G $(date +%s%N)"
+  if [ -n "${EPOCHREALTIME:-}" ]; then echo "G $EPOCHREALTIME"; else echo "G $(date +%s%N)"; fi
 fi
 setsid "$@" <"$in" 3<&- &
 p=$!
@@ -131,13 +133,17 @@ func (e *Env) start(ctx context.Context, cmd *stream.Command) (*process, error) 
 	if cmd.Gated {
 		gated = "1"
 	}
-	words := []string{"exec", "/bin/sh", "-c", quote(wrapperScript), "streamtest-block", quote(base), gated, quote(dir), quote(in)}
+	args := []string{"streamtest-block", quote(base), gated, quote(dir), quote(in)}
 	for _, kv := range cmd.Env {
-		words = append(words, quote(kv))
+		args = append(args, quote(kv))
 	}
-	words = append(words, "--")
+	args = append(args, "--")
 	for _, a := range cmd.Args {
-		words = append(words, quote(a))
+		args = append(args, quote(a))
+	}
+	line := "exec /bin/sh -c " + quote(wrapperScript) + " " + strings.Join(args, " ")
+	if cmd.Gated {
+		line = "command -v bash >/dev/null 2>&1 && exec bash -c " + quote(wrapperScript) + " " + strings.Join(args, " ") + "; " + line
 	}
 
 	sess, err := client.NewSession()
@@ -155,7 +161,7 @@ func (e *Env) start(ctx context.Context, cmd *stream.Command) (*process, error) 
 		return nil, err
 	}
 	p := &process{e: e, sess: sess, in: stdin, gated: cmd.Gated, done: make(chan struct{}), gateAt: make(chan time.Time, 1)}
-	if err := sess.Start(strings.Join(words, " ")); err != nil {
+	if err := sess.Start(line); err != nil {
 		sess.Close()
 		return nil, fmt.Errorf("cannot start %s: %w", cmd.Args[0], err)
 	}
@@ -184,11 +190,7 @@ func (e *Env) start(ctx context.Context, cmd *stream.Command) (*process, error) 
 			if err != nil {
 				return
 			}
-			if ns, err := strconv.ParseInt(strings.TrimSpace(strings.TrimPrefix(l, "G ")), 10, 64); err == nil {
-				p.gateAt <- time.Unix(0, ns)
-			} else {
-				p.gateAt <- time.Now()
-			}
+			p.gateAt <- parseGateTime(strings.TrimSpace(strings.TrimPrefix(l, "G ")))
 		}
 		io.Copy(outW, rd)
 	}()
@@ -340,4 +342,25 @@ func validName(s string) bool {
 		}
 	}
 	return true
+}
+
+// parseGateTime reads the wrapper's clock reading: nanoseconds since the
+// epoch (date +%s%N) or seconds with a fraction ($EPOCHREALTIME). It falls
+// back to the local clock.
+func parseGateTime(s string) time.Time {
+	sec, frac, hasFrac := strings.Cut(s, ".")
+	if !hasFrac {
+		sec, frac, hasFrac = strings.Cut(s, ",") // a locale's decimal comma
+	}
+	if hasFrac {
+		secs, err1 := strconv.ParseInt(sec, 10, 64)
+		frac = (frac + "000000000")[:9]
+		ns, err2 := strconv.ParseInt(frac, 10, 64)
+		if err1 == nil && err2 == nil {
+			return time.Unix(secs, ns)
+		}
+	} else if ns, err := strconv.ParseInt(s, 10, 64); err == nil && len(s) > 12 {
+		return time.Unix(0, ns)
+	}
+	return time.Now()
 }

@@ -334,3 +334,15 @@ func TestQuote(t *testing.T) {
 }
 
 func execLocal(script string) *exec.Cmd { return exec.Command("/bin/sh", "-c", script) }
+
+func TestParseGateTime(t *testing.T) {
+	want := time.Unix(1732590000, 123456000)
+	for _, s := range []string{"1732590000123456000", "1732590000.123456", "1732590000,123456"} {
+		if got := parseGateTime(s); !got.Equal(want) {
+			t.Errorf("parseGateTime(%q) = %v, want %v", s, got, want)
+		}
+	}
+	if got := parseGateTime("%N"); time.Since(got) > time.Minute {
+		t.Errorf("fallback: %v", got)
+	}
+}
