@@ -76,7 +76,7 @@ func Load(o Options) (*Config, error) {
 	switch o.UserFile {
 	case "-":
 	case "":
-		if name := userFile(getenv, o.Getenv == nil); name != "" {
+		if name := DefaultUserFile(o.Getenv); name != "" {
 			l.read(name, true)
 		}
 	default:
@@ -147,7 +147,16 @@ type loader struct {
 	errs []error
 }
 
-func userFile(getenv func(string) string, useOS bool) string {
+// DefaultUserFile returns the user file Load reads when Options.UserFile is
+// "": $XDG_CONFIG_HOME/streamtest/config.yaml when XDG_CONFIG_HOME is an
+// absolute path, else $HOME/.config/streamtest/config.yaml, else "". A nil
+// getenv means os.Getenv, and then the home directory is
+// os.UserHomeDir's.
+func DefaultUserFile(getenv func(string) string) string {
+	useOS := getenv == nil
+	if getenv == nil {
+		getenv = os.Getenv
+	}
 	if x := getenv("XDG_CONFIG_HOME"); x != "" && filepath.IsAbs(x) {
 		return filepath.Join(x, "streamtest", "config.yaml")
 	}

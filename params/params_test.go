@@ -356,19 +356,19 @@ func TestParseFileErrors(t *testing.T) {
 			src:  "streams:\n  - 1:\n      type: fake\n      hots: x\n  - 2: {type: plain, host: y}\n",
 			want: []string{
 				`p.yaml:4:7: stream 1: unknown parameter "hots" for type "faketype" (did you mean "host"?); known parameters: args, env, host, key, password, port, timeout, verbose`,
-				`p.yaml:5:22: stream 2: unknown parameter "host" for type "plain"; known parameters: none besides type`,
+				`p.yaml:5:22: stream 2: unknown parameter "host" for type "plain" (a parameter of type faketype, vm); known parameters: none besides type`,
 			},
 		},
 		{
 			name: "unknown parameter of a stream without type, against the file's default type",
 			src:  "streamtest:\n  default_type: faketype\n  streams:\n    1: {prot: 1}\n",
-			want: []string{`p.yaml:4:9: stream 1: unknown parameter "prot" for type "faketype" (did you mean "port"?); known parameters: args, env, host, key, password, port, timeout, verbose`},
+			want: []string{`p.yaml:4:9: stream 1: unknown parameter "prot" for type "faketype" (did you mean "port"?); the stream names no type, so it has the default type (set by p.yaml:2:17); known parameters: args, env, host, key, password, port, timeout, verbose`},
 		},
 		{
 			name: "problems of every stage together, in file order",
 			src:  "streamtest:\n  default_type: fake\n  streams:\n    1: {prot: 1}\n    2: {type: plain, x: 1}\n",
 			want: []string{
-				`p.yaml:4:9: stream 1: unknown parameter "prot" for type "faketype" (did you mean "port"?); known parameters: args, env, host, key, password, port, timeout, verbose`,
+				`p.yaml:4:9: stream 1: unknown parameter "prot" for type "faketype" (did you mean "port"?); the stream names no type, so it has the default type (set by p.yaml:2:17); known parameters: args, env, host, key, password, port, timeout, verbose`,
 				`p.yaml:5:22: stream 2: unknown parameter "x" for type "plain"; known parameters: none besides type`,
 			},
 		},
@@ -791,6 +791,27 @@ func TestLoadUserFileFromHome(t *testing.T) {
 	}
 }
 
+func TestDefaultUserFile(t *testing.T) {
+	type testCase struct {
+		env  map[string]string
+		want string
+	}
+	run := func(t *testing.T, tc testCase) {
+		if got := DefaultUserFile(env(tc.env)); got != tc.want {
+			t.Errorf("DefaultUserFile = %q, want %q", got, tc.want)
+		}
+	}
+	testCases := []testCase{
+		{env: map[string]string{"XDG_CONFIG_HOME": "/x", "HOME": "/h"}, want: "/x/streamtest/config.yaml"},
+		{env: map[string]string{"XDG_CONFIG_HOME": "rel", "HOME": "/h"}, want: "/h/.config/streamtest/config.yaml"},
+		{env: map[string]string{"HOME": "/h"}, want: "/h/.config/streamtest/config.yaml"},
+		{env: nil, want: ""},
+	}
+	for _, tc := range testCases {
+		t.Run(tc.want, func(t *testing.T) { run(t, tc) })
+	}
+}
+
 func TestLoadRelativeFiles(t *testing.T) {
 	dir := writeFiles(t, map[string]string{"sub/p.yaml": "streams:\n  - 1: {type: plain}\n"})
 	t.Chdir(dir)
@@ -877,7 +898,7 @@ func TestLoadErrors(t *testing.T) {
 			opts: Options{Files: []string{p("untyped.yaml")}, DefaultType: "fake"},
 			want: []string{
 				p("untyped.yaml") + `:2:15: stream 1: port: want int, got "x"`,
-				p("untyped.yaml") + `:2:18: stream 1: unknown parameter "image" for type "faketype"; known parameters: args, env, host, key, password, port, timeout, verbose`,
+				p("untyped.yaml") + `:2:18: stream 1: unknown parameter "image" for type "faketype"; the stream names no type, so it has the default type (set by flag --default-type); known parameters: args, env, host, key, password, port, timeout, verbose`,
 			},
 		},
 	}

@@ -595,7 +595,7 @@ func (p *parser) stream(f *File, id string, k, v *yaml.Node) {
 	s.Type = typ.Value
 	if r, ok := stream.Lookup(typ.Value); ok {
 		s.Type = r.Name
-		vals, errs := p.values(id, r, entries)
+		vals, errs := p.values(id, r, entries, "")
 		if len(errs) > 0 {
 			p.errs = append(p.errs, errs...)
 			return
@@ -641,7 +641,8 @@ func settleStream(name string, s Stream, entries []pair, dt Setting[string], b *
 	}
 	s.Type = r.Name
 	p := &parser{name: name, b: b}
-	vals, errs := p.values(s.ID, r, entries)
+	note := fmt.Sprintf("; the stream names no type, so it has the default type (set by %s)", dt.Source)
+	vals, errs := p.values(s.ID, r, entries, note)
 	errs = append(p.errs, errs...)
 	if len(errs) > 0 {
 		return s, errs
@@ -651,7 +652,8 @@ func settleStream(name string, s Stream, entries []pair, dt Setting[string], b *
 }
 
 // values checks a stream's parameters against its type's.
-func (p *parser) values(id string, r stream.Registered, entries []pair) (stream.Values, []error) {
+// note is added to the message about an unknown parameter.
+func (p *parser) values(id string, r stream.Registered, entries []pair, note string) (stream.Values, []error) {
 	var errs []error
 	vals := stream.Values{}
 	for _, e := range entries {
@@ -665,8 +667,12 @@ func (p *parser) values(id string, r stream.Registered, entries []pair) (stream.
 			if list == "" {
 				list = "none besides type"
 			}
-			errs = append(errs, errorf(p.pos(e.k), "stream %s: unknown parameter %q for type %q%s; known parameters: %s",
-				id, e.key, r.Name, suggest(e.key, known), list))
+			hint := suggest(e.key, known)
+			if hint == "" {
+				hint = otherTypes(e.key, r.Name)
+			}
+			errs = append(errs, errorf(p.pos(e.k), "stream %s: unknown parameter %q for type %q%s%s; known parameters: %s",
+				id, e.key, r.Name, hint, note, list))
 			continue
 		}
 		v, problem, nested := p.convert(prm.Kind, deref(e.v))
@@ -686,6 +692,21 @@ func (p *parser) values(id string, r stream.Registered, entries []pair) (stream.
 		vals[e.key] = v
 	}
 	return vals, errs
+}
+
+// otherTypes returns " (a parameter of type x, y)" when other registered
+// types have a parameter named name, else "".
+func otherTypes(name, except string) string {
+	var types []string
+	for _, r := range stream.Types() {
+		if _, ok := r.Param(name); ok && r.Name != except {
+			types = append(types, r.Name)
+		}
+	}
+	if len(types) == 0 {
+		return ""
+	}
+	return " (a parameter of type " + strings.Join(types, ", ") + ")"
 }
 
 func paramNames(r stream.Registered) []string {
