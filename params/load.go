@@ -63,7 +63,6 @@ func Load(o Options) (*Config, error) {
 		DefaultType: Setting[string]{Value: defaultType, Source: "default"},
 		Strict:      Setting[bool]{Value: false, Source: "default"},
 		Tree:        Tree{},
-		untyped:     map[string]bool{},
 	}, raw: map[string]rawDef{}}
 
 	switch o.SystemFile {
@@ -121,10 +120,10 @@ func Load(o Options) (*Config, error) {
 
 	// Streams without a type get the default type now that it is known.
 	for _, id := range l.c.Order {
-		if !l.c.untyped[id] {
+		r, ok := l.raw[id]
+		if !ok {
 			continue
 		}
-		r := l.raw[id]
 		s, errs := settleStream(r.file, l.c.Streams[id], r.entries, l.c.DefaultType, r.b)
 		l.errs = append(l.errs, errs...)
 		l.c.Streams[id] = s
@@ -143,7 +142,7 @@ type rawDef struct {
 
 type loader struct {
 	c    *Config
-	raw  map[string]rawDef
+	raw  map[string]rawDef // the streams without a type, by id
 	errs []error
 }
 
@@ -206,7 +205,6 @@ func (l *loader) read(name string, optional bool) {
 		}
 		s := f.Streams[id]
 		c.Streams[id] = s
-		c.untyped[id] = s.Untyped
 		if s.Untyped {
 			l.raw[id] = rawDef{abs, f.raw[id], f.b}
 		} else {

@@ -31,8 +31,6 @@ type Config struct {
 	Tree Tree
 	// Files lists every file read, in order, as absolute paths.
 	Files []string
-
-	untyped map[string]bool // ids whose definition named no type
 }
 
 // Setting is a value together with where it came from.
