@@ -80,8 +80,18 @@ func signalTree(pgid int, sig syscall.Signal) {
 	syscall.Kill(-pgid, sig)
 }
 
-// groupAlive reports whether any process is in group pgid: signal 0 to the
-// group, one system call instead of a walk of /proc.
+// groupAlive reports whether any live process is in group pgid. Signal 0
+// to the group answers in one system call when the group is empty, the
+// common case; it counts zombies, though (an orphan's zombie lingers where
+// PID 1 does not reap), so a non-empty answer is checked in /proc.
 func groupAlive(pgid int) bool {
-	return syscall.Kill(-pgid, 0) != syscall.ESRCH
+	if syscall.Kill(-pgid, 0) == syscall.ESRCH {
+		return false
+	}
+	for _, p := range procTable() {
+		if p.pgid == pgid {
+			return true
+		}
+	}
+	return false
 }
