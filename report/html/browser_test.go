@@ -119,3 +119,15 @@ func TestBrowserClickShowsOutput(t *testing.T) {
 		}
 	}
 }
+
+func TestBrowserOnlyFailures(t *testing.T) {
+	ctx := browse(t)
+	visible := `[...document.querySelectorAll(".test")].filter(e => e.offsetParent !== null).length`
+	all := eval[int](t, ctx, visible)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("only-failures"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := eval[int](t, ctx, visible); got != 1 || all != 7 {
+		t.Errorf("visible tests: %d, then %d with only failures; want 7, then 1", all, got)
+	}
+}

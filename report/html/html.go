@@ -37,7 +37,12 @@ type Config struct {
 //go:embed report.html.tmpl
 var pageText string
 
+// maxTestOutput bounds a test's go test output in the page; results.json
+// has all of it.
+const maxTestOutput = 64 << 10
+
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
+	"cut":  func(s string) string { return cut(s, maxTestOutput) },
 	"dur":  fmtDuration,
 	"time": func(t time.Time) string { return t.Format("2006-01-02 15:04:05 MST") },
 	"pct":  func(f float64) string { return fmt.Sprintf("%.3f%%", f) },
@@ -279,11 +284,16 @@ func readOutput(cfg Config, name string) string {
 	if err != nil {
 		return fmt.Sprintf("[cannot read %s: %v]", name, err)
 	}
-	if len(data) > cfg.MaxOutput {
-		cut := len(data) - cfg.MaxOutput
-		data = append([]byte(fmt.Sprintf("[... %d bytes cut ...]\n", cut)), data[cut:]...)
+	return cut(string(data), cfg.MaxOutput)
+}
+
+// cut keeps the last max bytes of s, saying how much it left out.
+func cut(s string, max int) string {
+	if len(s) > max {
+		n := len(s) - max
+		s = fmt.Sprintf("[... %d bytes cut ...]\n", n) + s[n:]
 	}
-	return strings.ToValidUTF8(string(data), "\uFFFD")
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 func fmtDuration(d time.Duration) string {
