@@ -50,10 +50,11 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 }).Parse(pageText))
 
 type pageData struct {
-	E        *report.Execution
-	Counts   report.Counts
-	Failed   bool
-	Packages []pkgData
+	E         *report.Execution
+	Unmatched []string // descriptions of the records of no reported test
+	Counts    report.Counts
+	Failed    bool
+	Packages  []pkgData
 }
 
 type pkgData struct {
@@ -117,6 +118,9 @@ func Write(w io.Writer, e *report.Execution, cfg Config) error {
 		cfg.MaxOutput = 256 << 10
 	}
 	d := pageData{E: e, Counts: e.Counts(), Failed: e.Failed()}
+	for _, b := range e.Unmatched {
+		d.Unmatched = append(d.Unmatched, b.Test+" ("+b.Dir+"): "+junit.Describe(b))
+	}
 	n := 0
 	for _, p := range e.Packages {
 		pd := pkgData{Package: p}
