@@ -40,6 +40,7 @@ const (
 
 // Execution is one `streamtest run`: every package and test go test
 // reported, with the blocks each test ran on its streams.
+// In JSON, times are RFC 3339 and durations (elapsed) whole nanoseconds.
 type Execution struct {
 	ID          string    `json:"id"`      // the results directory's name
 	Started     time.Time `json:"started"` // when go test was started
