@@ -369,6 +369,25 @@ func sshdRoot() (*rootfs, error) {
 	if err := r.binary(sshd, "/usr/sbin/sshd"); err != nil {
 		return nil, err
 	}
+	// busybox's ping needs a raw socket (root); iputils' ping, when the
+	// machine has it, uses ICMP datagram sockets, which the lab allows to
+	// every user (net.ipv4.ping_group_range). For the login shell to find
+	// it (sshd's PATH has /usr/bin before /bin), /bin/sh is dash: Debian's
+	// static busybox shell runs its own applets before anything on PATH.
+	if _, err := os.Stat("/usr/bin/ping"); err == nil {
+		if err := r.binary("/usr/bin/ping", "/usr/bin/ping"); err != nil {
+			return nil, err
+		}
+	}
+	for _, dash := range []string{"/usr/bin/dash", "/bin/dash"} {
+		if _, err := os.Stat(dash); err == nil {
+			if err := r.binary(dash, "/bin/dash"); err != nil {
+				return nil, err
+			}
+			r.symlink("/bin/sh", "dash")
+			break
+		}
+	}
 	r.file("/etc/passwd", []byte(fmt.Sprintf(`root:x:0:0:root:/root:/bin/sh
 sshd:x:100:65534::/run/sshd:/bin/false
 %s:x:%d:%d:streamtest lab:/home/%s:/bin/sh

@@ -178,7 +178,9 @@ func startHost(ctx context.Context, cli client.APIClient, l *Lab, n int, image s
 	hostname := "lab" + strconv.Itoa(n)
 	created, err := cli.ContainerCreate(ctx,
 		&container.Config{Image: image, Hostname: hostname, Labels: lbl},
-		&container.HostConfig{NetworkMode: container.NetworkMode(l.Network), Init: boolPtr(true)},
+		&container.HostConfig{NetworkMode: container.NetworkMode(l.Network), Init: boolPtr(true),
+			// Unprivileged ping (ICMP datagram sockets) for the lab user.
+			Sysctls: map[string]string{"net.ipv4.ping_group_range": "0 2147483647"}},
 		&network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
 			l.Network: {Aliases: []string{hostname}},
 		}}, nil, name)

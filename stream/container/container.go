@@ -265,7 +265,7 @@ func (e *Env) create(ctx context.Context) error {
 			}
 		}
 	}
-	e.cfg.Logf("stream %s: container %s (%.12s) from image %s on %s, address %s", e.cfg.ID, e.name, e.id, e.image, e.endpoint, e.Host0())
+	e.cfg.Logf("container %s (%.12s) from image %s on %s, address %s", e.name, e.id, e.image, e.endpoint, e.Host0())
 	return nil
 }
 

@@ -1,0 +1,166 @@
+// Package container_test runs the RFC's examples on container streams: each
+// stream is a fresh container on the Docker Engine, removed when its test
+// ends (even when the test binary is killed).
+//
+//	go run ./cmd/streamtest lab image       # once: the images, from this machine's busybox and python3
+//	go test ./examples/container
+//
+// Without an engine the tests skip (and fail when CI=true). The parameters
+// are in containers.yaml; STREAMTEST_PARAMS replaces them, as for every
+// example.
+package container_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/client"
+
+	"github.com/streamtest/streamtest"
+	"github.com/streamtest/streamtest/code"
+	"github.com/streamtest/streamtest/internal/testenv"
+	"github.com/streamtest/streamtest/params"
+	_ "github.com/streamtest/streamtest/stream/container" // type container (docker)
+	_ "github.com/streamtest/streamtest/stream/local"     // type local
+	_ "github.com/streamtest/streamtest/stream/remote"    // type remote (ssh)
+)
+
+// needEngine skips (fails in CI) unless a Docker Engine answers and has the
+// images.
+func needEngine(t *testing.T, images ...string) {
+	t.Helper()
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err == nil {
+		defer cli.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err = cli.Ping(ctx)
+		for _, im := range images {
+			if err == nil {
+				_, err = cli.ImageInspect(ctx, im)
+			}
+		}
+	}
+	testenv.Need(t, err == nil, "a Docker Engine with the streamtest images",
+		fmt.Sprintf("start dockerd and run `go run ./cmd/streamtest lab image` (%v)", err))
+}
+
+// TestInterCommunication is the RFC's first example on two containers: each
+// pings the other's Host().
+func TestInterCommunication(t *testing.T) {
+	needEngine(t, "streamtest/base:latest")
+	s := streamtest.For(t, streamtest.DefaultParams("containers.yaml"))
+	s.At(1).Run(code.Shell("ping -c 1 -W 5 " + s.At(2).Host()))
+	s.At(2).Run(code.Shell("ping -c 1 -W 5 " + s.At(1).Host()))
+	s.Wait()
+	if !s.Success() {
+		t.Error(s)
+	}
+}
+
+// TestByHostname: on a private network, streams also reach each other by
+// their hostname parameter.
+func TestByHostname(t *testing.T) {
+	needEngine(t, "streamtest/base:latest")
+	s := streamtest.For(t, streamtest.ParamsFile("containers.yaml"))
+	s.At(1).Run(code.Shell("ping -c 1 -W 5 two"))
+	s.At(2).Run(code.Shell("ping -c 1 -W 5 one"), streamtest.Wait())
+	s.Wait()
+	if !s.Success() {
+		t.Error(s)
+	}
+}
+
+// TestPython runs a Python block in a container of the python image.
+func TestPython(t *testing.T) {
+	needEngine(t, "streamtest/python:latest")
+	s := streamtest.For(t, streamtest.ParamsFile("containers.yaml"))
+	s.At("py").Run(code.Python("import platform, socket\nprint(platform.python_version(), socket.gethostname())"), streamtest.Wait())
+	if !s.Success() {
+		t.Fatal(s)
+	}
+	t.Logf("python says: %s", s.At("py").Output().Stdout())
+}
+
+// TestMixed puts a local stream, a remote one (a host of the lab, when
+// there is one: STREAMTEST_LAB) and a container in one synchronized group:
+// all three start at one instant and reach the remote host. With the docker
+// lab, the container joins the lab's network (Docker keeps its networks
+// apart); the netns lab is reached through the machine's routing.
+func TestMixed(t *testing.T) {
+	needEngine(t, "streamtest/base:latest")
+	lab := os.Getenv("STREAMTEST_LAB")
+	testenv.Need(t, lab != "", "a lab (STREAMTEST_LAB)",
+		"run `streamtest lab up --kind docker --dir .lab-docker` (or the netns lab as root) and set STREAMTEST_LAB to its directory, or use make test")
+	remote := labStream(t, filepath.Join(lab, "params.yaml"))
+	network := ""
+	if data, err := os.ReadFile(filepath.Join(lab, "docker-lab.json")); err == nil {
+		var l struct{ Network string }
+		if json.Unmarshal(data, &l) == nil && l.Network != "" {
+			network = ", network: " + l.Network
+		}
+	}
+	file := filepath.Join(t.TempDir(), "mixed.yaml")
+	yaml := "avocado:\n  streams:\n" +
+		"    - 1: {type: local}\n" +
+		"    - 2: " + remote + "\n" +
+		"    - 3: {type: container, image: \"streamtest/base:latest\"" + network + "}\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := streamtest.For(t, streamtest.ParamsFile(file), streamtest.Strict())
+	target := s.At(2).Host()
+	s.Range(1, 3).Run(code.Shell("ping -c 1 -W 5 "+target+" >/dev/null && echo reached"), streamtest.Synchronized())
+	s.Range(1, 3).Wait()
+	if !s.Success() {
+		t.Fatal(s)
+	}
+	for _, id := range []int{1, 2, 3} {
+		if got := strings.TrimSpace(s.At(id).Output().Stdout()); got != "reached" {
+			t.Errorf("stream %d: %q", id, got)
+		}
+	}
+	t.Logf("local, remote and container streams started %v apart", s.Range(1, 3).Skew())
+	// The test process reaches the container too.
+	s.At(1).Run(code.Shell("ping -c 1 -W 5 "+s.At(3).Host()), streamtest.Wait())
+	if !s.At(1).Success() {
+		t.Error(s)
+	}
+}
+
+// labStream returns the first stream of a lab's parameters file as a flow
+// mapping (JSON is YAML).
+func labStream(t *testing.T, file string) string {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	testenv.Need(t, err == nil, "the lab's params.yaml", fmt.Sprint(err))
+	f, err := params.ParseFile(file, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Order) == 0 {
+		t.Fatalf("%s defines no stream", file)
+	}
+	st := f.Streams[f.Order[0]]
+	m := map[string]any{"type": st.Type}
+	keys := make([]string, 0, len(st.Values))
+	for k := range st.Values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		m[k] = st.Values[k]
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
