@@ -456,9 +456,9 @@ func removeForwarding(bridge string) {
 func writeParams(l *Lab) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Streams of the netns lab in %s, written by streamtest lab up.\n", l.Dir)
-	fmt.Fprintf(&b, "# Streams %s are on 10.199.1.0/24", rangeText(l, false))
+	fmt.Fprintf(&b, "# Streams %s: 10.199.1.0/24", rangeText(l, false))
 	if r := rangeText(l, true); r != "" {
-		fmt.Fprintf(&b, "; streams %s are on 10.199.2.0/24, which the first subnet cannot reach", r)
+		fmt.Fprintf(&b, "; streams %s: 10.199.2.0/24, which the first subnet cannot reach", r)
 	}
 	b.WriteString(".\navocado:\n  streams:\n")
 	for _, h := range l.Hosts {
