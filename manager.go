@@ -144,8 +144,11 @@ func streamID(id any) (string, error) {
 		if v == "" {
 			return "", fmt.Errorf("empty stream name")
 		}
-		if n, err := strconv.Atoi(v); err == nil && n < 1 {
-			return "", fmt.Errorf("stream numbers start at 1")
+		if n, err := strconv.Atoi(v); err == nil && v[0] != '+' && v[0] != '-' {
+			if n < 1 {
+				return "", fmt.Errorf("stream numbers start at 1")
+			}
+			return strconv.Itoa(n), nil // "01" is stream 1, as in the parameters
 		}
 		return v, nil
 	}

@@ -61,7 +61,7 @@ func (r *run) execute() {
 func (r *run) prepare(env stream.Environment, gated bool) error {
 	plan, err := r.block.SendSelf(r.ctx, target{r.s, env})
 	if err != nil {
-		return r.s.errorEnv(env, "send", err)
+		return r.s.errorEnv(env, "prepare "+r.block.Kind(), err)
 	}
 	var stdin io.Reader = plan.Stdin
 	if r.opts.stdin != nil {

@@ -7,6 +7,9 @@
 //	s.At(3).Run(code.Python("import os; print(os.uname().nodename)"))
 //	s.At(4).Run(code.PythonModule("mymodule", code.Path("testdata/pylib"), code.Params(p)))
 //	s.At(5).Run(code.Script("testdata/check.sh", "--quick"))
+//	s.At(6).Run(code.GoProgram("./cmd/server", "-port", "8080"))
+//	s.At(7).Run(code.GoTest("./replication", "-test.run=^TestFailover$"))
+//	s.At(8).Run(code.Func("serve", "8080")) // registered with code.RegisterFunc in init
 //
 // The payload is always the first argument; options follow. A block ships what
 // it needs to the stream itself (a script file, a Python path, the test's
