@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/signal"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"text/tabwriter"
 	"time"
@@ -35,20 +37,22 @@ var _ TB = testing.TB(nil)
 // Get it with For. It belongs to one test; another test, a subtest included,
 // has its own manager and its own streams.
 type Manager struct {
-	t     TB
-	cfg   *params.Config
+	t   TB
+	cfg *params.Config
 	// ctx lives until the manager's cleanup, not t.Context(), which ends
 	// before any cleanup runs: a cleanup registered after For may still run
 	// blocks.
 	ctx    context.Context
 	cancel context.CancelFunc
-	grace time.Duration
-	rec   *record.Writer
+	grace  time.Duration
+	rec    *record.Writer
 
 	mu      sync.Mutex
 	streams map[string]*Stream
 	ending  bool // the test is ending: failures now are terminations
 	ended   bool // the test has ended: nothing may log to t
+
+	cleanupOnce sync.Once
 }
 
 var (
@@ -108,7 +112,50 @@ func For(t TB, opts ...Option) *Manager {
 	managers[t] = m
 	managersMu.Unlock()
 	t.Cleanup(m.cleanup)
+	if _, isTest := t.(testing.TB); isTest {
+		interruptOnce.Do(watchInterrupt)
+	}
 	return m
+}
+
+var interruptOnce sync.Once
+
+// watchInterrupt makes an interrupted test binary (Ctrl-C, SIGTERM from go
+// test or the streamtest command) terminate every stream of every running
+// test, as the tests' ends would, before it dies of the signal as it would
+// have. The guards of each stream type cover a binary that dies without
+// this: SIGKILL, or a termination that takes longer than 5 s.
+func watchInterrupt() {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig := <-c
+		managersMu.Lock()
+		all := make([]*Manager, 0, len(managers))
+		for _, m := range managers {
+			all = append(all, m)
+		}
+		managersMu.Unlock()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			var wg sync.WaitGroup
+			for _, m := range all {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					m.terminateAll()
+				}()
+			}
+			wg.Wait()
+		}()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+		}
+		signal.Reset(sig)
+		syscall.Kill(os.Getpid(), sig.(syscall.Signal))
+	}()
 }
 
 // At returns the stream with the given id: a number from 1 or a name
@@ -306,6 +353,27 @@ func (m *Manager) isEnding() bool {
 
 // cleanup terminates every stream at the end of the test.
 func (m *Manager) cleanup() {
+	errs := m.terminateAll()
+	for _, err := range errs {
+		if err != nil {
+			m.t.Errorf("streamtest: terminating: %v", err)
+		}
+	}
+	m.mu.Lock()
+	m.ended = true
+	m.mu.Unlock()
+	managersMu.Lock()
+	delete(managers, m.t)
+	managersMu.Unlock()
+}
+
+// terminateAll terminates every stream, once, and returns the errors.
+func (m *Manager) terminateAll() (errs []error) {
+	m.cleanupOnce.Do(func() { errs = m.terminate() })
+	return errs
+}
+
+func (m *Manager) terminate() []error {
 	m.mu.Lock()
 	m.ending = true
 	m.cancel()
@@ -325,17 +393,7 @@ func (m *Manager) cleanup() {
 		}()
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			m.t.Errorf("streamtest: terminating: %v", err)
-		}
-	}
-	m.mu.Lock()
-	m.ended = true
-	m.mu.Unlock()
-	managersMu.Lock()
-	delete(managers, m.t)
-	managersMu.Unlock()
+	return errs
 }
 
 var workDir = sync.OnceValue(func() string { d, _ := os.Getwd(); return d })

@@ -1,6 +1,7 @@
 package streamtest_test
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -37,6 +38,13 @@ func TestHelperTermination(t *testing.T) {
 	dir := os.Getenv("TERMINATION_DIR")
 	t.Setenv("STREAMTEST_PARAMS", "")
 	s := streamtest.For(t)
+	if mode == "interrupt" {
+		// Only a polite termination (SIGTERM) leaves the marker; the guard
+		// of a dead binary sends SIGKILL.
+		s.At(1).Run(code.Shell(fmt.Sprintf(`trap 'echo terminated > %[1]s/marker; exit 0' TERM; echo $$ > %[1]s/pids; pwd > %[1]s/workdir; while :; do sleep 0.05; done`, dir)))
+		waitFile(t, filepath.Join(dir, "pids"))
+		time.Sleep(time.Minute)
+	}
 	s.At(1).Run(tree(dir))
 	waitFile(t, filepath.Join(dir, "pids"))
 	switch mode {
@@ -146,5 +154,35 @@ func TestTermination(t *testing.T) {
 		{mode: "hang", kill: true},
 	} {
 		t.Run(tc.mode, func(t *testing.T) { run(t, tc) })
+	}
+}
+
+// TestInterruptTerminatesStreams interrupts a nested test binary as Ctrl-C
+// would: its streams are terminated politely, then it dies of the signal.
+func TestInterruptTerminatesStreams(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperTermination$", "-test.v")
+	cmd.Env = append(os.Environ(), helperEnv+"=interrupt", "TERMINATION_DIR="+dir)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(waitFile(t, filepath.Join(dir, "pids")))))
+	workDir := strings.TrimSpace(string(waitFile(t, filepath.Join(dir, "workdir"))))
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	var exitErr *exec.ExitError
+	if !errors.As(err, &exitErr) || exitErr.Sys().(syscall.WaitStatus).Signal() != syscall.SIGINT {
+		t.Errorf("the interrupted binary should die of SIGINT, got %v\n%s", err, out.String())
+	}
+	if data, err := os.ReadFile(filepath.Join(dir, "marker")); err != nil || !strings.Contains(string(data), "terminated") {
+		t.Errorf("the block was not terminated politely before the binary died (%v)\n%s", err, out.String())
+	}
+	if left := survivors([]int{pid}, time.Second); len(left) > 0 {
+		t.Errorf("block process %d survived the interrupt", pid)
+	}
+	if _, err := os.Stat(workDir); !os.IsNotExist(err) {
+		t.Errorf("work dir %s survived the interrupt", workDir)
 	}
 }
