@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -209,14 +210,19 @@ func reaperMain(args []string) int {
 	return rc
 }
 
-// sweepDead removes the containers and networks whose owning test process
-// (on this machine) is dead: the start-up sweep, for leftovers of a process
-// whose reaper could not do its work (the machine rebooted, the engine was
-// down).
-func sweepDead(ctx context.Context, cli client.APIClient) {
+// sweepDead is the start-up sweep, run once per engine by the first stream
+// of a process.
+func sweepDead(ctx context.Context, cli client.APIClient) { _, _ = SweepDead(ctx, cli) }
+
+// SweepDead removes the containers and networks whose owning test process
+// (on this machine) is dead, and returns how many objects it removed. It
+// is the start-up sweep, for leftovers of a process whose reaper could not
+// do its work (the machine rebooted, the engine was down, the reaper was
+// killed too); `streamtest lab sweep` runs it as well.
+func SweepDead(ctx context.Context, cli client.APIClient) (int, error) {
 	cs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", LabelOwnerPID))})
 	if err != nil {
-		return
+		return 0, err
 	}
 	dead := map[string]bool{}
 	for _, c := range cs {
@@ -232,11 +238,16 @@ func sweepDead(ctx context.Context, cli client.APIClient) {
 			}
 		}
 	}
+	n := 0
+	var errs []error
 	for run := range dead {
 		if run != "" && run != RunID() {
-			_, _ = Sweep(ctx, cli, filters.Arg("label", LabelRun+"="+run))
+			k, err := Sweep(ctx, cli, filters.Arg("label", LabelRun+"="+run))
+			n += k
+			errs = append(errs, err)
 		}
 	}
+	return n, errors.Join(errs...)
 }
 
 // Sweep force-removes every container, then every network, that matches

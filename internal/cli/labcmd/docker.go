@@ -9,6 +9,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/streamtest/streamtest/lab/dockerlab"
+	"github.com/streamtest/streamtest/stream/container"
 )
 
 // dockerKind is `streamtest lab up --kind docker`: hosts in containers
@@ -18,6 +19,34 @@ type dockerKind struct{}
 func init() {
 	RegisterKind("docker", dockerKind{})
 	RegisterSubcommand("image", imageCommand)
+	RegisterSubcommand("sweep", sweepCommand)
+}
+
+// sweepCommand is `streamtest lab sweep [--all]`: it removes the
+// containers and networks that container streams of dead test processes
+// left behind (--all: of every test process, alive or not).
+func sweepCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("lab sweep", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	all := fs.Bool("all", false, "remove what every test process made, even running ones")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", ErrUsage, err)
+	}
+	cli, err := dockerClient()
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	var n int
+	if *all {
+		n, err = container.Sweep(ctx, cli)
+	} else {
+		n, err = container.SweepDead(ctx, cli)
+	}
+	if n > 0 {
+		fmt.Fprintf(stdout, "removed %d containers and networks of container streams\n", n)
+	}
+	return err
 }
 
 func (dockerKind) Up(ctx context.Context, o UpOptions, stdout io.Writer) error {
