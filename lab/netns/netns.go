@@ -224,7 +224,10 @@ func Up(ctx context.Context, o Options) (*Lab, error) {
 	if err := saveState(l); err != nil {
 		return nil, err
 	}
-	// The client key and the user's authorized_keys.
+	// The client key and the user's authorized_keys. A key file left by a
+	// lab whose state file is gone would make ssh-keygen ask to overwrite.
+	os.Remove(l.Key)
+	os.Remove(l.Key + ".pub")
 	if err := r.run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "streamtest-lab", "-f", l.Key); err != nil {
 		return nil, err
 	}
@@ -323,6 +326,8 @@ func makeHost(r *runner, dir string, h *Host) (hostPub string, err error) {
 		}
 	}
 	key := filepath.Join(hdir, "ssh_host_ed25519_key")
+	os.Remove(key)
+	os.Remove(key + ".pub")
 	if err := r.run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", key); err != nil {
 		return "", err
 	}
