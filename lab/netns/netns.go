@@ -143,9 +143,9 @@ func NamespacePids(ns string) []int {
 // Check says what is missing to make a lab: root, ip, sshd, ssh-keygen,
 // useradd, with what to install.
 func Check() error {
-	var missing []string
+	var missing, problems []string
 	if os.Geteuid() != 0 {
-		missing = append(missing, "root (run as root, e.g. sudo streamtest lab up)")
+		problems = append(problems, "lab netns: needs root to make network namespaces and run sshd (run it as root, e.g. sudo streamtest lab up)")
 	}
 	for _, tool := range []string{"ip", "ssh-keygen", "useradd"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -156,8 +156,11 @@ func Check() error {
 		missing = append(missing, "sshd")
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("lab netns: missing %s; install the tools with: apt-get install openssh-server iproute2 iputils-ping",
-			strings.Join(missing, ", "))
+		problems = append(problems, fmt.Sprintf("lab netns: %s not found; install them with: apt-get install openssh-server iproute2 iputils-ping",
+			strings.Join(missing, ", ")))
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
 	}
 	return nil
 }
