@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
 	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/streamtest/streamtest/stream"
@@ -344,5 +346,49 @@ func TestParseGateTime(t *testing.T) {
 	}
 	if got := parseGateTime("%N"); time.Since(got) > time.Minute {
 		t.Errorf("fallback: %v", got)
+	}
+}
+
+func TestUnitAgent(t *testing.T) {
+	srv := newTestServer(t)
+	data, err := os.ReadFile(srv.clientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := ssh.ParseRawPrivateKey(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyring := agent.NewKeyring()
+	if err := keyring.Add(agent.AddedKey{PrivateKey: raw}); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { agent.ServeAgent(keyring, c); c.Close() }()
+		}
+	}()
+	t.Setenv("SSH_AUTH_SOCK", sock)
+	for _, explicit := range []bool{true, false} {
+		p := unitParams(srv)
+		delete(p, "key")
+		if explicit {
+			p["agent"] = true
+		}
+		e, _ := newUnitEnv(t, p)
+		if err := e.Setup(context.Background()); err != nil {
+			t.Errorf("agent (explicit %v): %v", explicit, err)
+		}
+		e.Close()
 	}
 }
