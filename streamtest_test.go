@@ -213,7 +213,7 @@ func TestSynchronizedGroupStartsTogether(t *testing.T) {
 
 func TestSynchronizedAbortNamesTheMissingMember(t *testing.T) {
 	marker := t.TempDir()
-	p := writeParams(t, "streams:\n  - 1: {type: local}\n  - 2: {type: local, work_root: /nonexistent/dir}\n")
+	p := writeParams(t, "streams:\n  - 1: {type: local}\n  - 2: {type: local, work_root: "+filepath.Join(t.TempDir(), "missing")+"}\n")
 	s := streamtest.For(t, streamtest.ParamsFile(p))
 	err := s.Range(1, 2).TryRun(code.Shell("touch "+marker+"/ran-$$"), streamtest.Synchronized(), streamtest.Wait())
 	if err == nil {
@@ -261,7 +261,8 @@ func (f *fakeTB) Errorf(format string, args ...any) {
 }
 
 func TestInfrastructureFailureFailsTheTestNamingTheStream(t *testing.T) {
-	p := writeParams(t, "streams:\n  - db: {type: local, host: db.internal, work_root: /nonexistent/dir}\n")
+	missing := filepath.Join(t.TempDir(), "missing")
+	p := writeParams(t, "streams:\n  - db: {type: local, host: db.internal, work_root: "+missing+"}\n")
 	tb := &fakeTB{T: t}
 	s := streamtest.For(tb, streamtest.ParamsFile(p))
 	s.At("db").Run(code.Exec("true"), streamtest.Wait())
@@ -270,7 +271,7 @@ func TestInfrastructureFailureFailsTheTestNamingTheStream(t *testing.T) {
 	if len(tb.errs) != 1 {
 		t.Fatalf("want one failure reported, got %q", tb.errs)
 	}
-	for _, want := range []string{"stream db", "local", "db.internal", "set up", "/nonexistent/dir"} {
+	for _, want := range []string{"stream db", "local", "db.internal", "set up", missing} {
 		if !strings.Contains(tb.errs[0], want) {
 			t.Errorf("failure %q does not mention %q", tb.errs[0], want)
 		}

@@ -61,6 +61,7 @@ func TestPlans(t *testing.T) {
 	script := filepath.Join(t.TempDir(), "s.sh")
 	os.WriteFile(script, []byte("#!/bin/sh\n"), 0o755)
 	pydir := t.TempDir()
+	missing := filepath.Join(t.TempDir(), "missing")
 	for _, tc := range []testCase{
 		{name: "shell", block: Shell("echo hi"), kind: "shell", wantArgs: "/bin/sh -c echo hi"},
 		{name: "exec", block: Exec("ip", "addr"), kind: "exec", wantArgs: "ip addr"},
@@ -69,10 +70,10 @@ func TestPlans(t *testing.T) {
 		{name: "python interpreter", block: Python("print(1)", Interpreter("python3.11")), kind: "python", wantArgs: "python3.11 "},
 		{name: "module", block: PythonModule("m", Path(pydir), Params(map[string]any{"debug": true, "n": 2, "nested": map[string]int{"a": 1}})),
 			kind: "python-module", wantArgs: "python3 -m m", wantEnv: "STREAMTEST_PARAM_DEBUG=true STREAMTEST_PARAM_N=2 PYTHONPATH=/work/blocks/path-"},
-		{name: "module missing path", block: PythonModule("m", Path("/nonexistent")), wantErr: "/nonexistent"},
+		{name: "module missing path", block: PythonModule("m", Path(missing)), wantErr: missing},
 		{name: "script", block: Script(script, "-v"), kind: "script", wantArgs: "/work/blocks/script-"},
 		{name: "script interpreter", block: ScriptWith(script, []string{"-v"}, Interpreter("bash")), kind: "script", wantArgs: "bash /work/blocks/script-"},
-		{name: "script missing", block: Script("/nonexistent.sh"), wantErr: "nonexistent.sh"},
+		{name: "script missing", block: Script(missing + ".sh"), wantErr: "missing.sh"},
 		{name: "env", block: PythonModule("m", Env("A=1")), kind: "python-module", wantEnv: "A=1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) { run(t, tc) })
@@ -89,5 +90,20 @@ func TestSummaries(t *testing.T) {
 	}
 	if got := envName("my-key.x"); got != "MY_KEY_X" {
 		t.Errorf("envName = %q", got)
+	}
+}
+
+func TestKindsListsEveryKind(t *testing.T) {
+	known := map[string]bool{}
+	for _, k := range Kinds() {
+		known[k.Name] = true
+	}
+	for _, b := range []Block{Shell(""), Exec("x"), Python(""), PythonModule("m"), Script("s"), GoProgram("p"), GoTest("p"), Func("f")} {
+		if !known[b.Kind()] {
+			t.Errorf("Kinds() does not list %q", b.Kind())
+		}
+	}
+	if len(known) != 8 {
+		t.Errorf("Kinds() lists %d kinds, want 8", len(known))
 	}
 }

@@ -29,13 +29,11 @@ type BlockKind struct {
 
 // BlockKinds are the block kinds of package code, named by their Kind.
 func BlockKinds() []BlockKind {
-	return []BlockKind{
-		{code.Shell("").Kind(), "code.Shell(cmd): a shell command line, run by sh -c"},
-		{code.Exec("true").Kind(), "code.Exec(argv...): a program and its arguments, no shell"},
-		{code.Python("").Kind(), "code.Python(source, opts...): a Python snippet, run by python3"},
-		{code.PythonModule("m").Kind(), "code.PythonModule(name, opts...): a Python module, run as python3 -m"},
-		{code.Script("x").Kind(), "code.Script(file, args...): a local script file, sent to the stream and run"},
+	var out []BlockKind
+	for _, k := range code.Kinds() {
+		out = append(out, BlockKind{k.Name, k.Call + ": " + k.Doc})
 	}
+	return out
 }
 
 // Run runs `streamtest types ARGS`.
