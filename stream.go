@@ -102,10 +102,11 @@ func (s *Stream) start(block code.Block, o runOptions, report bool) error {
 	if err != nil {
 		return err
 	}
-	go r.execute()
 	if o.wait {
-		<-r.done
+		r.execute() // on this goroutine: one hand-off less
+		return nil
 	}
+	go r.execute()
 	return nil
 }
 
