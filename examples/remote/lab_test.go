@@ -12,10 +12,16 @@ import (
 )
 
 // labParams returns the lab's parameters file, from STREAMTEST_PARAMS (make
-// test sets it; by hand: streamtest lab up, then export the line it prints).
+// test sets it; by hand: streamtest lab up, then export the line it prints),
+// else from the lab in STREAMTEST_LAB, which it then sets STREAMTEST_PARAMS
+// to for this test.
 func labParams(t *testing.T) string {
 	t.Helper()
 	p := os.Getenv("STREAMTEST_PARAMS")
+	if lab := os.Getenv("STREAMTEST_LAB"); p == "" && lab != "" {
+		p = filepath.Join(lab, "params.yaml")
+		t.Setenv("STREAMTEST_PARAMS", p)
+	}
 	testenv.Need(t, p != "", "the lab's parameters (STREAMTEST_PARAMS)",
 		"run `streamtest lab up --hosts 4 --isolated 2` as root and export STREAMTEST_PARAMS as it says, or use make test")
 	return p
