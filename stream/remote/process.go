@@ -100,10 +100,11 @@ func (e *Env) start(ctx context.Context, cmd *stream.Command) (*process, error) 
 		}
 	}
 	e.mu.Lock()
-	client, base, closed, lost := e.client, e.base, e.closed, e.lost
+	client, base, closed := e.client, e.base, e.closed
 	e.nstdin++
 	n := e.nstdin
 	e.mu.Unlock()
+	lost := e.lostErr()
 	switch {
 	case closed:
 		return nil, errors.New("stream is closed")

@@ -10,6 +10,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pkg/sftp"
@@ -57,9 +58,14 @@ type Env struct {
 	procs   map[*process]struct{}
 	nstdin  int
 	closed  bool
-	lost    error         // why the connection ended, when it ended on its own
 	gone    chan struct{} // closed when the connection ended
 	stopKA  chan struct{}
+
+	// lost says why the connection ended when it ended on its own. It has
+	// its own lock so that the keepalive can record it while Setup holds mu.
+	lostMu  sync.Mutex
+	lost    error
+	closing atomic.Bool
 }
 
 var _ stream.Environment = (*Env)(nil)
@@ -123,7 +129,10 @@ func (e *Env) Setup(ctx context.Context) error {
 	if err := e.connect(ctx); err != nil {
 		return e.wrap("set up", err)
 	}
-	if err := e.startGuard(ctx); err != nil {
+	gctx, cancel := context.WithTimeout(ctx, e.s.connectTimeout)
+	err := e.startGuard(gctx)
+	cancel()
+	if err != nil {
 		e.closeConn()
 		return e.wrap("set up", err)
 	}
@@ -162,7 +171,7 @@ func (e *Env) connect(ctx context.Context) error {
 	e.stopKA = make(chan struct{})
 	go e.watchConn(via, target.addr(), e.gone)
 	if e.s.keepalive > 0 {
-		go e.keepalive(via, e.s.keepalive, e.stopKA)
+		go e.keepalive(via, e.s.keepalive, e.stopKA, e.gone)
 	}
 	return nil
 }
@@ -249,28 +258,26 @@ func isTimeout(err error) bool {
 
 func (e *Env) watchConn(c *ssh.Client, addr string, gone chan struct{}) {
 	err := c.Wait()
-	e.mu.Lock()
-	if !e.closed && e.lost == nil {
-		if err == nil {
-			err = io.EOF
-		}
-		if errors.Is(err, io.EOF) {
-			err = fmt.Errorf("the server closed it (%w)", err)
-		}
-		e.lost = fmt.Errorf("connection lost to %s: %w", addr, err)
+	if err == nil {
+		err = io.EOF
 	}
-	e.mu.Unlock()
+	if errors.Is(err, io.EOF) {
+		err = fmt.Errorf("the server closed it (%w)", err)
+	}
+	e.setLost(fmt.Errorf("connection lost to %s: %w", addr, err))
 	close(gone)
 }
 
 // keepalive asks the server for an answer every interval; one that does not
 // come within interval ends the connection, so that every Wait on it returns.
-func (e *Env) keepalive(c *ssh.Client, interval time.Duration, stop chan struct{}) {
+func (e *Env) keepalive(c *ssh.Client, interval time.Duration, stop, gone chan struct{}) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-stop:
+			return
+		case <-gone:
 			return
 		case <-t.C:
 		}
@@ -284,11 +291,7 @@ func (e *Env) keepalive(c *ssh.Client, interval time.Duration, stop chan struct{
 		case <-stop:
 			return
 		case <-time.After(interval):
-			e.mu.Lock()
-			if e.lost == nil && !e.closed {
-				e.lost = fmt.Errorf("connection lost to %s: no answer to a keepalive within %v", c.RemoteAddr(), interval)
-			}
-			e.mu.Unlock()
+			e.setLost(fmt.Errorf("connection lost to %s: no answer to a keepalive within %v", c.RemoteAddr(), interval))
 			c.Close()
 			return
 		}
@@ -297,9 +300,19 @@ func (e *Env) keepalive(c *ssh.Client, interval time.Duration, stop chan struct{
 
 // lostErr says why the connection is gone, or nil while it is up.
 func (e *Env) lostErr() error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.lostMu.Lock()
+	defer e.lostMu.Unlock()
 	return e.lost
+}
+
+// setLost records the first reason the connection ended, unless Close ended
+// it.
+func (e *Env) setLost(err error) {
+	e.lostMu.Lock()
+	defer e.lostMu.Unlock()
+	if e.lost == nil && !e.closing.Load() {
+		e.lost = err
+	}
 }
 
 // guardScript makes the stream's base directory and holds it: when its
@@ -315,8 +328,15 @@ rm -rf "$b"
 echo closed`
 
 func (e *Env) startGuard(ctx context.Context) error {
+	// A connection that died after the login would block the session's
+	// opening: closing it on ctx's end unblocks that.
+	stop := context.AfterFunc(ctx, func() { e.client.Close() })
+	defer stop()
 	sess, err := e.client.NewSession()
 	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("the host did not start the stream's guard within connect_timeout %v", e.s.connectTimeout)
+		}
 		return fmt.Errorf("cannot open a session: %w", err)
 	}
 	in, err := sess.StdinPipe()
@@ -344,7 +364,7 @@ func (e *Env) startGuard(ctx context.Context) error {
 	case l = <-line:
 	case <-ctx.Done():
 		sess.Close()
-		return ctx.Err()
+		return fmt.Errorf("the host did not start the stream's guard within connect_timeout %v", e.s.connectTimeout)
 	}
 	l = strings.TrimSpace(l)
 	if !strings.HasPrefix(l, "/") {
@@ -382,8 +402,8 @@ func (e *Env) sftpClient() (*sftp.Client, string, error) {
 	if e.client == nil || e.closed {
 		return nil, "", errors.New("stream is not set up")
 	}
-	if e.lost != nil {
-		return nil, "", e.lost
+	if lost := e.lostErr(); lost != nil {
+		return nil, "", lost
 	}
 	if e.sftp == nil {
 		c, err := sftp.NewClient(e.client, sftp.UseConcurrentWrites(true))
@@ -408,8 +428,9 @@ func (e *Env) Close() error {
 	for p := range e.procs {
 		procs = append(procs, p)
 	}
-	lost := e.lost
 	e.mu.Unlock()
+	lost := e.lostErr()
+	e.closing.Store(true)
 
 	var errs []error
 	for _, p := range procs {

@@ -25,7 +25,14 @@ func sendTree(ctx context.Context, c *sftp.Client, local, remote string) error {
 	if !fi.IsDir() {
 		return sendFile(ctx, c, local, remote, fi.Mode())
 	}
-	return filepath.WalkDir(local, func(p string, d fs.DirEntry, err error) error {
+	// Directories get their own mode once they are filled: a read-only
+	// directory could not be filled.
+	type dirMode struct {
+		path string
+		mode fs.FileMode
+	}
+	var dirs []dirMode
+	err = filepath.WalkDir(local, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -48,7 +55,7 @@ func sendTree(ctx context.Context, c *sftp.Client, local, remote string) error {
 					return fmt.Errorf("making %s: %w", dst, err)
 				}
 			}
-			// Keep the mode, but stay able to fill the directory.
+			dirs = append(dirs, dirMode{dst, info.Mode().Perm()})
 			return c.Chmod(dst, info.Mode().Perm()|0o700)
 		case info.Mode()&fs.ModeSymlink != 0:
 			target, err := os.Readlink(p)
@@ -62,6 +69,15 @@ func sendTree(ctx context.Context, c *sftp.Client, local, remote string) error {
 		}
 		return nil // sockets, devices, pipes: not sent
 	})
+	if err != nil {
+		return err
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if err := c.Chmod(dirs[i].path, dirs[i].mode); err != nil {
+			return fmt.Errorf("chmod %s: %w", dirs[i].path, err)
+		}
+	}
+	return nil
 }
 
 func sendFile(ctx context.Context, c *sftp.Client, local, remote string, mode fs.FileMode) error {
