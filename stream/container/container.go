@@ -1,8 +1,6 @@
 package container
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -76,7 +74,8 @@ type Env struct {
 	procs    map[*process]bool
 	netHeld  bool // holds a reference on the private network
 
-	gone atomic.Bool // the container was found dead or removed from outside
+	gone  atomic.Bool // the container was found dead or removed from outside
+	noTar atomic.Bool // the image has no tar: Send uploads through the engine
 }
 
 var _ stream.Environment = (*Env)(nil)
@@ -216,7 +215,7 @@ func (e *Env) create(ctx context.Context) error {
 		// An idle process keeps the container up; blocks run beside it
 		// through exec. The engine's init (docker-init) is PID 1 and reaps
 		// orphans.
-		Entrypoint: []string{"/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 86400 & wait $!; done"},
+		Entrypoint: []string{"/bin/sh", "-c", mkWorkDir + "; trap 'exit 0' TERM INT; while :; do sleep 86400 & wait $!; done"},
 		Cmd:        []string{},
 		WorkingDir: "/",
 	}
@@ -239,9 +238,6 @@ func (e *Env) create(ctx context.Context) error {
 		return e.errorf("set up", "%w", e.explainCreate(ctx, err))
 	}
 	e.id = created.ID
-	if err := eng.cli.CopyToContainer(ctx, e.id, "/", workDirTar(), container.CopyToContainerOptions{}); err != nil {
-		return e.errorf("set up", "creating the work directory %s: %w", workDir, err)
-	}
 	if err := eng.cli.ContainerStart(ctx, e.id, container.StartOptions{}); err != nil {
 		return e.errorf("set up", "starting the container: %w", e.explainCreate(ctx, err))
 	}
@@ -294,14 +290,10 @@ func (e *Env) explainCreate(ctx context.Context, err error) error {
 // Host0 returns the address without locking; for log lines in Setup.
 func (e *Env) Host0() string { return e.hostLocked() }
 
-// workDirTar is a tar stream holding the private work directory.
-func workDirTar() *bytes.Reader {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	_ = tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: strings.TrimPrefix(workDir, "/") + "/", Mode: 0o700, ModTime: time.Now()})
-	_ = tw.Close()
-	return bytes.NewReader(buf.Bytes())
-}
+// mkWorkDir is the shell command that makes the work directory. The idle
+// process runs it at start, and so do the block wrapper and Send, which may
+// run before it (it costs no process when the directory is there).
+const mkWorkDir = "[ -d " + workDir + " ] || mkdir -p -m 0700 " + workDir
 
 // Host is the container's address on its network, reachable from the test
 // process and from the other containers on that network. Before Setup it

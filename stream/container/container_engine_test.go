@@ -246,22 +246,29 @@ func TestEngineGatedStart(t *testing.T) {
 
 func TestEngineStop(t *testing.T) {
 	needEngine(t)
-	env := newEnv(t, "1", nil)
+	env1 := newEnv(t, "1", nil)
+	var env stream.Environment = env1
 	ctx := context.Background()
 	type testCase struct {
 		name   string
 		script string
 		grace  time.Duration
 		signal string
+		setsid bool // the wrapper's other way: setsid and wait
 	}
 	tests := []testCase{
 		{name: "term", script: "sleep 300 & sleep 301; wait", grace: 5 * time.Second, signal: "TERM"},
 		{name: "kill at once", script: "sleep 302 & sleep 303; wait", grace: 0, signal: "KILL"},
 		{name: "term ignored", script: "trap '' TERM; sleep 304 & sleep 305; wait", grace: 300 * time.Millisecond, signal: "KILL"},
 	}
-	for _, tc := range tests {
+	for _, tc := range append(tests, testCase{name: "setsid/term", script: "sleep 306 & sleep 307; wait", grace: 5 * time.Second, signal: "TERM", setsid: true},
+		testCase{name: "setsid/kill", script: "trap '' TERM; sleep 308 & sleep 309; wait", grace: 100 * time.Millisecond, signal: "KILL", setsid: true}) {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := env.Start(ctx, &stream.Command{Args: []string{"/bin/sh", "-c", tc.script}})
+			var extra []string
+			if tc.setsid {
+				extra = []string{"STREAMTEST_WRAPPER_SETSID=1"}
+			}
+			p, err := env.Start(ctx, &stream.Command{Args: []string{"/bin/sh", "-c", tc.script}, Env: extra})
 			if err != nil {
 				t.Fatal(err)
 			}

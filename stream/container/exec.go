@@ -22,21 +22,34 @@ import (
 
 // wrapper is the shell program every block runs under, inside the
 // container. `docker exec` has no way to kill what it started, so the
-// wrapper starts the block's program in a session (and process group) of
-// its own with setsid and reports that group to the test process; Stop
-// then signals the group through a second exec.
+// program must run in a process group of its own, which Stop signals
+// through a second exec. An exec'd process normally leads a group of its
+// own already (runc makes it so): then the wrapper execs the program in
+// place and that group is the program's. Where it does not, the wrapper
+// starts the program with setsid (when the image has it) and waits for it.
 //
 // It writes control lines to stderr before anything of the program, each
-// starting with the byte 0x1e: "ready" once it runs, then (a gated wrapper
-// first reads one line from stdin: the gate) "go" and "pgid N". The
-// program's stdin is the rest of the wrapper's stdin.
+// starting with the byte 0x1e: "ready PID" once it runs, then (a gated
+// wrapper first reads one line from stdin: the gate) "go" and "pgid N" (a
+// negative N is a plain pid: no group could be made). The program's stdin
+// is the rest of the wrapper's stdin. STREAMTEST_WRAPPER_SETSID=1 in the
+// block's environment forces the setsid way (the tests use it).
 //
-//	$1: 1 for a gated start, else 0; the rest: the program and its arguments
-const wrapper = `exec 3<&0
-g=$1; shift
+//	$1: 1 for a gated start, else 0; $2: the directory to run in; the
+//	rest: the program and its arguments
+const wrapper = mkWorkDir + `
+cd "$2" || exit 126
+g=$1; shift 2
+pg=
+read -r _ _ _ _ pg _ </proc/$$/stat 2>/dev/null
 printf '\036ready %s\n' $$ >&2
 if [ "$g" = 1 ]; then read -r _ || exit 125; fi
+if [ "$pg" = "$$" ] && [ -z "${STREAMTEST_WRAPPER_SETSID:-}" ]; then
+  printf '\036go\n\036pgid %s\n' $$ >&2
+  exec "$@"
+fi
 printf '\036go\n' >&2
+exec 3<&0
 if command -v setsid >/dev/null 2>&1; then
   setsid /bin/sh -c 'printf "\036pgid %s\n" $$ >&2; exec "$@"' sh "$@" <&3 3<&- &
 else
@@ -64,13 +77,13 @@ func (e *Env) Start(ctx context.Context, cmd *stream.Command) (stream.Process, e
 	if cmd.Gated {
 		gate = "1"
 	}
-	argv := append([]string{"/bin/sh", "-c", wrapper, "streamtest-wrapper", gate}, cmd.Args...)
+	argv := append([]string{"/bin/sh", "-c", wrapper, "streamtest-wrapper", gate, dir}, cmd.Args...)
 	created, err := eng.cli.ContainerExecCreate(ctx, id, container.ExecOptions{
 		AttachStdin:  true,
 		AttachStdout: true,
 		AttachStderr: true,
 		Env:          cmd.Env,
-		WorkingDir:   dir,
+		WorkingDir:   "/",
 		Cmd:          argv,
 	})
 	if err != nil {
@@ -148,6 +161,24 @@ func (e *Env) Send(ctx context.Context, local, remote string) error {
 	r, err := tarOf(local, strings.TrimPrefix(remote, "/"))
 	if err != nil {
 		return e.lockedErr("send", "%w", err)
+	}
+	// tar in the container is several times faster than the engine's
+	// archive upload (which mounts the container's file system for each
+	// copy); without tar, the upload it is.
+	if !e.noTar.Load() {
+		err := e.runIn(ctx, []string{"/bin/sh", "-c", mkWorkDir + "; exec tar -x -f - -C /"}, r)
+		var ee *exitError
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &ee) && ee.code == 127:
+			e.noTar.Store(true)
+			if r, err = tarOf(local, strings.TrimPrefix(remote, "/")); err != nil {
+				return e.lockedErr("send", "%w", err)
+			}
+		default:
+			return e.execErr(ctx, "send", fmt.Errorf("copying %s to %s: %w", local, remote, err))
+		}
 	}
 	if err := eng.cli.CopyToContainer(ctx, id, "/", r, container.CopyToContainerOptions{}); err != nil {
 		return e.execErr(ctx, "send", fmt.Errorf("copying %s to %s: %w", local, remote, err))
@@ -254,8 +285,9 @@ func (p *process) finish(ended time.Time) {
 	// A killed exec may mean a killed container: look (for a moment,
 	// as the engine is slow to say) unless the stop was ours.
 	var settle time.Duration
-	if (err != nil || code > 128 || p.copyErr != nil) && !p.stopped.Load() {
-		settle = time.Second
+	// An outside kill or removal KILLs every process of the container.
+	if (err != nil || code == 128+9 || p.copyErr != nil) && !p.stopped.Load() {
+		settle = 500 * time.Millisecond
 	}
 	if serr := p.env.containerState(ctx, settle); serr != nil {
 		p.err = p.env.lockedErr("wait", "%w", serr)
@@ -372,7 +404,21 @@ func (p *process) waitDone(d time.Duration) error {
 
 // run runs argv in the container to its end, without the wrapper, and
 // returns an error when it could not run or exited non-zero.
-func (e *Env) run(ctx context.Context, argv []string) error {
+func (e *Env) run(ctx context.Context, argv []string) error { return e.runIn(ctx, argv, nil) }
+
+// exitError is a helper exec's non-zero exit.
+type exitError struct {
+	argv0 string
+	code  int
+	out   string
+}
+
+func (x *exitError) Error() string {
+	return fmt.Sprintf("%s exited with status %d: %s", x.argv0, x.code, x.out)
+}
+
+// runIn is run with stdin.
+func (e *Env) runIn(ctx context.Context, argv []string, stdin io.Reader) error {
 	e.mu.Lock()
 	eng, id := e.eng, e.id
 	e.mu.Unlock()
@@ -380,7 +426,7 @@ func (e *Env) run(ctx context.Context, argv []string) error {
 		return errors.New("no container")
 	}
 	created, err := eng.cli.ContainerExecCreate(ctx, id, container.ExecOptions{
-		AttachStdout: true, AttachStderr: true, Cmd: argv,
+		AttachStdin: stdin != nil, AttachStdout: true, AttachStderr: true, Cmd: argv,
 	})
 	if err != nil {
 		return err
@@ -390,6 +436,18 @@ func (e *Env) run(ctx context.Context, argv []string) error {
 		return err
 	}
 	defer hj.Close()
+	inErr := make(chan error, 1)
+	if stdin != nil {
+		go func() {
+			_, err := io.Copy(hj.Conn, stdin)
+			if cerr := hj.CloseWrite(); err == nil {
+				err = cerr
+			}
+			inErr <- err
+		}()
+	} else {
+		inErr <- nil
+	}
 	var out bytes.Buffer
 	if _, err := stdcopy.StdCopy(&out, &out, hj.Reader); err != nil {
 		return err
@@ -399,9 +457,9 @@ func (e *Env) run(ctx context.Context, argv []string) error {
 		return err
 	}
 	if ins.ExitCode != 0 {
-		return fmt.Errorf("%s exited with status %d: %s", argv[0], ins.ExitCode, strings.TrimSpace(out.String()))
+		return &exitError{argv0: argv[0], code: ins.ExitCode, out: strings.TrimSpace(out.String())}
 	}
-	return nil
+	return <-inErr
 }
 
 // control passes the process's stderr through, less the wrapper's control
