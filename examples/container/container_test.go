@@ -164,3 +164,16 @@ func labStream(t *testing.T, file string) string {
 	}
 	return string(b)
 }
+
+// TestSynchronized starts a block on two containers at one instant; the
+// manager records when each gate opened.
+func TestSynchronized(t *testing.T) {
+	needEngine(t, "streamtest/base:latest")
+	s := streamtest.For(t, streamtest.ParamsFile("containers.yaml"))
+	s.Range(1, 2).Run(code.Shell("ping -c 3 -i 0.2 -W 5 one >/dev/null"), streamtest.Synchronized())
+	s.Range(1, 2).Wait()
+	if !s.Success() {
+		t.Fatal(s)
+	}
+	t.Logf("two containers started %v apart", s.Range(1, 2).Skew())
+}

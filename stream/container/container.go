@@ -235,6 +235,12 @@ func (e *Env) create(ctx context.Context) error {
 	}
 	created, err := eng.cli.ContainerCreate(ctx, cfg, hc, nc, nil, e.name)
 	if err != nil {
+		if ctx.Err() != nil {
+			// The engine may have made it after all: remove it by name.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
+			_ = eng.cli.ContainerRemove(rctx, e.name, container.RemoveOptions{Force: true})
+			cancel()
+		}
 		return e.errorf("set up", "%w", e.explainCreate(ctx, err))
 	}
 	e.id = created.ID

@@ -1,0 +1,52 @@
+// Package container is the container execution stream type ("container",
+// alias "docker"): each stream is a fresh container on a Docker Engine,
+// created on the stream's first use and removed, with everything running in
+// it, when the test ends. Test writers link it with a blank import and name
+// it in their parameters:
+//
+//	import _ "github.com/streamtest/streamtest/stream/container"
+//
+//	s := streamtest.For(t) // params: - 1: {type: container, image: "streamtest/base:latest"}
+//	s.At(1).Run(code.Shell("ping -c 1 " + s.At(2).Host()))
+//
+// # What a container stream is
+//
+//   - A container of the stream's image (default [DefaultImage]), running an
+//     idle process under the engine's init, on the network the parameters
+//     name (default: the engine's bridge), or on a network of the test
+//     process's own (private_network: true), where streams also reach each
+//     other by their hostname.
+//   - Blocks run through exec, in the private work directory /streamtest
+//     (0700), each in a process group of its own, so that stopping a block
+//     ends its whole tree.
+//   - Send copies files and directories in (modes kept) through tar in the
+//     container, or through the engine's archive upload when the image has
+//     no tar.
+//   - Host is the container's address on its network, reachable from the
+//     test process and from the other containers there. Asking for it sets
+//     the stream up.
+//
+// # What the image must have
+//
+// /bin/sh (POSIX), sleep, and mkdir; kill for Stop. The streamtest images
+// (`streamtest lab image`) have busybox. Images are never pulled: a missing
+// image is an error that names it. Images with their own entrypoint run the
+// idle process instead.
+//
+// # Cleaning up
+//
+// Close removes the container (SIGKILL to everything in it) and, with its
+// last stream, the private network. Everything carries labels (LabelRun and
+// the owner's pid, start time and machine). When the test binary dies
+// without closing (SIGKILL, a crash), a reaper process started with the
+// first container notices (its pipe from the test process closes) and
+// removes everything of the run within a second or two; and the first
+// stream of every later process sweeps what dead owners on this machine
+// left, in case the reaper could not. Volumes, images and networks that a
+// block made itself through a mounted engine socket are the user's to
+// clean.
+//
+// What it cannot do: run on a remote engine's files (mounts name paths on
+// the engine's machine), share a container between tests, or keep a
+// container for inspection after its test.
+package container
