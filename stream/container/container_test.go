@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -162,3 +163,41 @@ func TestOwnerAlive(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestReaperReplaced: a reaper that died is noticed at the next container
+// and replaced, and the new one is told every engine.
+func TestReaperReplaced(t *testing.T) {
+	reaperMu.Lock()
+	oldStart, oldPipe, oldKnown := startReaper, reaperPipe, reaperKnown
+	reaperMu.Unlock()
+	t.Cleanup(func() {
+		reaperMu.Lock()
+		startReaper, reaperPipe, reaperKnown = oldStart, oldPipe, oldKnown
+		reaperMu.Unlock()
+	})
+	var readers []*os.File
+	reaperMu.Lock()
+	reaperPipe, reaperKnown = nil, map[string]bool{}
+	startReaper = func() (io.WriteCloser, error) {
+		r, w, err := os.Pipe()
+		readers = append(readers, r)
+		return w, err
+	}
+	reaperMu.Unlock()
+	must(t, watchEngine("unix:///one"))
+	must(t, watchEngine("unix:///two"))
+	readers[0].Close() // the reaper dies
+	must(t, watchEngine("unix:///two"))
+	if len(readers) != 2 {
+		t.Fatalf("%d reapers started, want 2", len(readers))
+	}
+	reaperMu.Lock()
+	reaperPipe.Close()
+	reaperMu.Unlock()
+	got, _ := io.ReadAll(readers[1])
+	lines := strings.Fields(string(got))
+	sort.Strings(lines)
+	if strings.Join(lines, " ") != "unix:///one unix:///two" {
+		t.Errorf("the new reaper was told %q", got)
+	}
+}

@@ -135,24 +135,34 @@ var (
 	startReaper = startReaperProcess
 )
 
-// watchEngine makes sure the reaper runs and knows endpoint.
+// watchEngine makes sure the reaper runs and knows endpoint. It is called
+// for every container, and writes the endpoint each time (one short line):
+// a reaper that died (someone killed it) is noticed so, replaced, and told
+// every engine again.
 func watchEngine(endpoint string) error {
 	reaperMu.Lock()
 	defer reaperMu.Unlock()
-	if reaperKnown[endpoint] {
-		return nil
-	}
-	if reaperPipe == nil {
-		w, err := startReaper()
-		if err != nil {
-			return fmt.Errorf("starting the container reaper: %w", err)
-		}
-		reaperPipe = w
-	}
-	if _, err := fmt.Fprintln(reaperPipe, endpoint); err != nil {
-		return fmt.Errorf("container reaper: %w", err)
-	}
 	reaperKnown[endpoint] = true
+	if reaperPipe != nil {
+		if _, err := fmt.Fprintln(reaperPipe, endpoint); err == nil {
+			return nil
+		}
+		reaperPipe.Close()
+		reaperPipe = nil
+	}
+	w, err := startReaper()
+	if err != nil {
+		delete(reaperKnown, endpoint)
+		return fmt.Errorf("starting the container reaper: %w", err)
+	}
+	for ep := range reaperKnown {
+		if _, err := fmt.Fprintln(w, ep); err != nil {
+			w.Close()
+			delete(reaperKnown, endpoint)
+			return fmt.Errorf("container reaper: %w", err)
+		}
+	}
+	reaperPipe = w
 	return nil
 }
 
@@ -187,9 +197,11 @@ func reaperMain(args []string) int {
 	}
 	run := args[0]
 	var endpoints []string
+	seen := map[string]bool{}
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
-		if ep := strings.TrimSpace(sc.Text()); ep != "" {
+		if ep := strings.TrimSpace(sc.Text()); ep != "" && !seen[ep] {
+			seen[ep] = true
 			endpoints = append(endpoints, ep)
 		}
 	}
