@@ -21,15 +21,17 @@ import (
 	"testing"
 	"time"
 
+	dockercontainer "github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
 
 	"github.com/streamtest/streamtest"
 	"github.com/streamtest/streamtest/code"
 	"github.com/streamtest/streamtest/internal/testenv"
 	"github.com/streamtest/streamtest/params"
-	_ "github.com/streamtest/streamtest/stream/container" // type container (docker)
-	_ "github.com/streamtest/streamtest/stream/local"     // type local
-	_ "github.com/streamtest/streamtest/stream/remote"    // type remote (ssh)
+	"github.com/streamtest/streamtest/stream/container" // type container (docker)
+	_ "github.com/streamtest/streamtest/stream/local"   // type local
+	_ "github.com/streamtest/streamtest/stream/remote"  // type remote (ssh)
 )
 
 // needEngine skips (fails in CI) unless a Docker Engine answers and has the
@@ -176,4 +178,81 @@ func TestSynchronized(t *testing.T) {
 		t.Fatal(s)
 	}
 	t.Logf("two containers started %v apart", s.Range(1, 2).Skew())
+}
+
+// TestScript ships a script file to a container and runs it.
+func TestScript(t *testing.T) {
+	needEngine(t, "streamtest/base:latest")
+	s := streamtest.For(t, streamtest.ParamsFile("containers.yaml"))
+	s.At(1).Run(code.Script("testdata/check.sh", "networking"), streamtest.Wait())
+	if !s.Success() {
+		t.Fatal(s)
+	}
+	if got := s.At(1).Output().Stdout(); !strings.HasPrefix(got, "checked networking in /streamtest") {
+		t.Errorf("stdout %q", got)
+	}
+}
+
+// TestTermination is the RFC's termination example on a container: a
+// `sleep 100` started asynchronously lives as long as its test, not 100 s,
+// and the container goes with the test.
+func TestTermination(t *testing.T) {
+	needEngine(t, "streamtest/base:latest")
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	start := time.Now()
+	t.Run("test", func(t *testing.T) {
+		s := streamtest.For(t, streamtest.ParamsFile("containers.yaml"))
+		s.At(1).Host() // sets the stream up
+		s.At(1).Run(code.Shell("sleep 100"))
+		if !s.At(1).Active() {
+			t.Error("stream 1 is not active")
+		}
+		// Wait until the sleep runs in the container, then end the test.
+		for deadline := time.Now().Add(20 * time.Second); ; {
+			if sleeping(cli) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("sleep 100 never ran")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+	if d := time.Since(start); d > 60*time.Second {
+		t.Errorf("the test took %v", d)
+	}
+	cs, err := cli.ContainerList(context.Background(), dockercontainer.ListOptions{All: true,
+		Filters: filters.NewArgs(filters.Arg("label", container.LabelRun+"="+container.RunID()))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 0 {
+		t.Errorf("%d containers of this test process are left", len(cs))
+	}
+}
+
+// sleeping reports whether a container of this test process runs sleep 100.
+func sleeping(cli *client.Client) bool {
+	ctx := context.Background()
+	cs, err := cli.ContainerList(ctx, dockercontainer.ListOptions{
+		Filters: filters.NewArgs(filters.Arg("label", container.LabelRun+"="+container.RunID()))})
+	if err != nil {
+		return false
+	}
+	for _, c := range cs {
+		top, err := cli.ContainerTop(ctx, c.ID, nil)
+		if err != nil {
+			continue
+		}
+		for _, p := range top.Processes {
+			if strings.Contains(strings.Join(p, " "), "sleep 100") {
+				return true
+			}
+		}
+	}
+	return false
 }
