@@ -162,21 +162,16 @@ func TestEngineEnvDirAndParams(t *testing.T) {
 		"cap_add":  []string{"NET_ADMIN"},
 	})
 	ctx := context.Background()
-	p, err := env.Start(ctx, &stream.Command{
-		Args:   []string{"/bin/sh", "-c", `echo "$FROM_PARAMS $FROM_CMD $(hostname) $(pwd)"`},
-		Env:    []string{"FROM_CMD=too"},
-		Dir:    "sub",
-		Stdout: &bytes.Buffer{},
-	})
-	if err == nil {
-		// sub does not exist yet: the exec fails to start in it.
-		p.Wait()
+	for _, gated := range []bool{false, true} {
+		_, err := env.Start(ctx, &stream.Command{Args: []string{"true"}, Dir: "sub", Gated: gated})
+		// sub does not exist yet.
+		checkStreamError(t, err, "p", "cannot enter the directory /streamtest/sub")
 	}
 	if err := env.Send(ctx, t.TempDir(), "sub"); err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	p, err = env.Start(ctx, &stream.Command{
+	p, err := env.Start(ctx, &stream.Command{
 		Args:   []string{"/bin/sh", "-c", `echo "$FROM_PARAMS $FROM_CMD $(hostname) $(pwd)"; ip link set lo mtu 60000 && echo netadmin`},
 		Env:    []string{"FROM_CMD=too"},
 		Dir:    "sub",

@@ -111,23 +111,38 @@ func (e *Env) Start(ctx context.Context, cmd *stream.Command) (stream.Process, e
 	go p.copyOut(cmd.Stdout, cmd.Stderr)
 	if !cmd.Gated {
 		go p.copyIn()
-		return p, nil
 	}
-	// A gated start returns once the wrapper runs and waits at its gate.
+	// Start returns once the wrapper runs in its directory (and, gated,
+	// waits at its gate).
 	select {
 	case <-p.ready:
 		return p, nil
 	case <-p.done:
-		_, err := p.Wait()
-		if err == nil {
-			err = e.lockedErr("start", "the wrapper ended before it reached its gate (does the image have /bin/sh?)")
+		select {
+		case <-p.ready:
+			return p, nil // it ran, and ended already
+		default:
 		}
-		return nil, err
+		exit, err := p.Wait()
+		switch {
+		case err != nil:
+			return nil, err
+		case exit.Code == 126:
+			return nil, e.lockedErr("start", "cannot enter the directory %s in the container", dir)
+		}
+		return nil, e.lockedErr("start", "the wrapper ended (%s) before it started the program: does the image have /bin/sh?", exitText(exit))
 	case <-ctx.Done():
 		p.hj.Close()
 		<-p.done
-		return nil, e.lockedErr("start", "waiting for the process to be ready: %w", ctx.Err())
+		return nil, e.lockedErr("start", "waiting for the process to start: %w", ctx.Err())
 	}
+}
+
+func exitText(x stream.Exit) string {
+	if x.Signal != "" {
+		return "signal " + x.Signal
+	}
+	return fmt.Sprintf("exit status %d", x.Code)
 }
 
 func (e *Env) lockedErr(op, format string, args ...any) error {
@@ -199,6 +214,8 @@ type process struct {
 	ready  chan struct{} // closed when the wrapper reported "ready"
 	pgidCh chan struct{} // closed when the program's group is known
 	done   chan struct{} // closed when the output is copied and the exit known
+
+	readyOnce, pgidOnce sync.Once
 
 	released atomic.Bool
 	stopped  atomic.Bool // Stop was called
@@ -523,7 +540,7 @@ func (c *control) line(l string) {
 			p.wrapPID, _ = strconv.Atoi(f[1])
 			p.mu.Unlock()
 		}
-		close(p.ready)
+		p.readyOnce.Do(func() { close(p.ready) })
 	case "go":
 		// The gate opened (or there was none): the program starts now.
 		p.mu.Lock()
@@ -535,7 +552,7 @@ func (c *control) line(l string) {
 			p.pgid, _ = strconv.Atoi(f[1])
 			p.mu.Unlock()
 		}
-		close(p.pgidCh)
+		p.pgidOnce.Do(func() { close(p.pgidCh) })
 		c.pass = true
 	}
 }
