@@ -500,3 +500,23 @@ func must(t testing.TB, err error) {
 		t.Fatal(err)
 	}
 }
+
+// privileged is not tested: an engine that itself runs in a sandbox (as on
+// the project's machines) may refuse it ("unable to apply caps").
+func TestEngineMounts(t *testing.T) {
+	needEngine(t)
+	dir := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(dir, "file"), []byte("from the host"), 0o644))
+	env, err := New(stream.Config{ID: "m", Type: TypeName, Dir: filepath.Dir(dir), Logf: t.Logf, Params: stream.Values{
+		"mounts": []string{filepath.Base(dir) + ":/data:ro", dir + ":/rw"},
+	}})
+	must(t, err)
+	t.Cleanup(func() { env.Close() })
+	r := sh(t, env, "cat /data/file; echo; touch /data/x 2>/dev/null && echo writable; touch /rw/y && echo rw")
+	if r.stdout != "from the host\nrw\n" {
+		t.Errorf("stdout %q stderr %q", r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "y")); err != nil {
+		t.Errorf("the write through the rw mount is not on the host: %v", err)
+	}
+}
