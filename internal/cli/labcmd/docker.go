@@ -68,7 +68,13 @@ func (dockerKind) Down(ctx context.Context, dir string, stdout io.Writer) error 
 		return err
 	}
 	defer cli.Close()
-	return dockerlab.Down(ctx, cli, dir, stdout)
+	err = dockerlab.Down(ctx, cli, dir, stdout)
+	if client.IsErrConnectionFailed(err) {
+		// No engine, no docker lab: `lab down` of every kind still works
+		// on a machine without Docker.
+		return nil
+	}
+	return err
 }
 
 // imageCommand is `streamtest lab image [IMAGE...]`: it builds the
