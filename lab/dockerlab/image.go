@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 )
 
@@ -432,6 +433,26 @@ Subsystem sftp internal-sftp
 
 // buildImage sends root as the context of a FROM scratch build.
 func buildImage(ctx context.Context, cli client.APIClient, name string, root *rootfs) error {
+	var oldID string
+	if ins, err := cli.ImageInspect(ctx, name); err == nil {
+		oldID = ins.ID
+	}
+	if err := buildContext(ctx, cli, name, root); err != nil {
+		return err
+	}
+	ins, err := cli.ImageInspect(ctx, name)
+	if err != nil {
+		return err
+	}
+	if oldID != "" && oldID != ins.ID {
+		// The image it replaces would be left untagged, a build's worth
+		// of disk each time; an error here means containers still use it.
+		_, _ = cli.ImageRemove(ctx, oldID, image.RemoveOptions{PruneChildren: true})
+	}
+	return nil
+}
+
+func buildContext(ctx context.Context, cli client.APIClient, name string, root *rootfs) error {
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(writeContext(pw, name, root)) }()
 	resp, err := cli.ImageBuild(ctx, pr, build.ImageBuildOptions{
@@ -464,8 +485,7 @@ func buildImage(ctx context.Context, cli client.APIClient, name string, root *ro
 			return errors.New(msg.Error)
 		}
 	}
-	_, err = cli.ImageInspect(ctx, name)
-	return err
+	return nil
 }
 
 func writeContext(w io.Writer, name string, root *rootfs) error {
