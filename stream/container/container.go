@@ -215,7 +215,9 @@ func (e *Env) create(ctx context.Context) error {
 		// An idle process keeps the container up; blocks run beside it
 		// through exec. The engine's init (docker-init) is PID 1 and reaps
 		// orphans.
-		Entrypoint: []string{"/bin/sh", "-c", mkWorkDir + "; trap 'exit 0' TERM INT; while :; do sleep 86400 & wait $!; done"},
+		// Without sleep the loop ends (and the set-up says why) instead
+		// of spinning.
+		Entrypoint: []string{"/bin/sh", "-c", mkWorkDir + "; trap 'exit 0' TERM INT; while sleep 86400 & wait $!; do :; done"},
 		Cmd:        []string{},
 		WorkingDir: "/",
 	}
@@ -447,7 +449,7 @@ func (e *Env) containerState1(ctx context.Context, eng *engine, id string) error
 	switch {
 	case isNotFound(err):
 		e.gone.Store(true)
-		return errors.New("the container was removed while the block ran")
+		return errors.New("the container was removed (from outside)")
 	case err != nil:
 		return fmt.Errorf("inspecting the container: %w", err)
 	case ins.State != nil && !ins.State.Running:
@@ -456,7 +458,10 @@ func (e *Env) containerState1(ctx context.Context, eng *engine, id string) error
 		if ins.State.OOMKilled {
 			why += ", out of memory"
 		}
-		return fmt.Errorf("the container stopped while the block ran (%s%s)", why, errSuffix(ins.State.Error))
+		if ins.State.ExitCode == 127 {
+			why += ": does the image have /bin/sh and sleep?"
+		}
+		return fmt.Errorf("the container stopped (%s%s)", why, errSuffix(ins.State.Error))
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package container
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"errors"
@@ -13,8 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 
@@ -518,5 +521,40 @@ func TestEngineMounts(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "y")); err != nil {
 		t.Errorf("the write through the rw mount is not on the host: %v", err)
+	}
+}
+
+// TestEngineImageWithoutShell: an image without /bin/sh fails the set-up
+// with a message that names the image, instead of hanging.
+func TestEngineImageWithoutShell(t *testing.T) {
+	cli := needEngine(t)
+	ctx := context.Background()
+	const name = "streamtest/test-noshell:latest"
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	df := "FROM scratch\nCOPY hello /hello\n"
+	tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: int64(len(df))})
+	tw.Write([]byte(df))
+	tw.WriteHeader(&tar.Header{Name: "hello", Mode: 0o644, Size: 2})
+	tw.Write([]byte("hi"))
+	tw.Close()
+	resp, err := cli.ImageBuild(ctx, &buf, build.ImageBuildOptions{Tags: []string{name}, Remove: true})
+	must(t, err)
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	t.Cleanup(func() {
+		cli.ImageRemove(context.Background(), name, image.RemoveOptions{Force: true, PruneChildren: true})
+	})
+	env := newEnv(t, "noshell", stream.Values{"image": name})
+	start := time.Now()
+	err = env.Setup(ctx)
+	if err == nil {
+		// The engine said "running" before its init found no shell: the
+		// first block says it instead.
+		_, err = env.Start(ctx, &stream.Command{Args: []string{"true"}})
+	}
+	checkStreamError(t, err, "noshell", "image "+name, "/bin/sh")
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("Setup failed after %v", d)
 	}
 }

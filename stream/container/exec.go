@@ -307,7 +307,7 @@ func (p *process) finish(ended time.Time) {
 		settle = 500 * time.Millisecond
 	}
 	if serr := p.env.containerState(ctx, settle); serr != nil {
-		p.err = p.env.lockedErr("wait", "%w", serr)
+		p.err = p.env.lockedErr("wait", "while the block ran, %w", serr)
 		return
 	}
 	if err != nil {
