@@ -341,6 +341,7 @@ func (s *Stream) ensureEnv(ctx context.Context) (stream.Environment, error) {
 	}
 	env, err = reg.New(stream.Config{
 		ID:     s.id,
+		Test:   s.m.t.Name(),
 		Type:   reg.Name,
 		Params: def.Values,
 		Dir:    def.Dir,

@@ -117,6 +117,9 @@ func (e Exit) Success() bool { return e.Code == 0 && e.Signal == "" }
 type Config struct {
 	// ID is the stream's id as the test names it: "1", "db".
 	ID string
+	// Test is the name of the test the stream belongs to (t.Name()), for
+	// labels and logs; "" outside a test.
+	Test string
 	// Type is the canonical type name (never an alias).
 	Type string
 	// Params holds the stream's parameters, checked against the type's

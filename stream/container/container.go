@@ -211,7 +211,7 @@ func (e *Env) create(ctx context.Context) error {
 		Image:    e.image,
 		Hostname: e.hostname,
 		Env:      e.env,
-		Labels:   labels(e.cfg.ID),
+		Labels:   labels(e.cfg.ID, e.cfg.Test),
 		// An idle process keeps the container up; blocks run beside it
 		// through exec. The engine's init (docker-init) is PID 1 and reaps
 		// orphans.
@@ -394,7 +394,7 @@ func acquireNetwork(ctx context.Context, eng *engine, name, streamID string) err
 	if netRefs[key] == 0 {
 		_, err := eng.cli.NetworkCreate(ctx, name, network.CreateOptions{
 			Driver: "bridge",
-			Labels: labels(streamID),
+			Labels: labels(streamID, ""),
 		})
 		if err != nil && !strings.Contains(err.Error(), "already exists") {
 			return err

@@ -201,3 +201,13 @@ func TestReaperReplaced(t *testing.T) {
 		t.Errorf("the new reaper was told %q", got)
 	}
 }
+
+func TestLabelsNameTheTest(t *testing.T) {
+	l := labels("db", "TestX/sub")
+	if l[LabelStream] != "db" || l[LabelTest] != "TestX/sub" || l[LabelRun] != RunID() {
+		t.Errorf("labels = %v", l)
+	}
+	if _, ok := labels("1", "")[LabelTest]; ok {
+		t.Error("a shared object got a test label")
+	}
+}

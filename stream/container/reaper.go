@@ -38,6 +38,8 @@ const (
 	LabelOwnerHost  = "dev.streamtest.owner-host"
 	// LabelStream holds the stream's id ("1", "db").
 	LabelStream = "dev.streamtest.stream"
+	// LabelTest holds the name of the test the stream belongs to.
+	LabelTest = "dev.streamtest.test"
 )
 
 // reaperName is the helper that removes a run's containers and networks
@@ -66,16 +68,21 @@ func RunID() string {
 	return runID
 }
 
-// labels returns the labels of an object created for stream id.
-func labels(id string) map[string]string {
+// labels returns the labels of an object created for stream id of test
+// ("" for an object shared by the tests of this process).
+func labels(id, test string) map[string]string {
 	host, _ := os.Hostname()
-	return map[string]string{
+	l := map[string]string{
 		LabelRun:        RunID(),
 		LabelOwnerPID:   strconv.Itoa(os.Getpid()),
 		LabelOwnerStart: procStart(os.Getpid()),
 		LabelOwnerHost:  host,
 		LabelStream:     id,
 	}
+	if test != "" {
+		l[LabelTest] = test
+	}
+	return l
 }
 
 // procStart returns the start time of process pid (field 22 of
