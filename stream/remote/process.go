@@ -58,8 +58,8 @@ exec 3<&-
 wait "$p"; rc=$?
 kill -KILL -"$p" 2>/dev/null
 kill -KILL "$w" 2>/dev/null
-rm -f "$b/run/$p"
 case $in in "$b"/run/*) rm -f "$in" ;; esac
+rm -f "$b/run/$p" >/dev/null 2>&1 &
 if [ "$rc" -gt 128 ] && [ "$rc" -lt 160 ]; then kill -$((rc - 128)) $$; fi
 exit "$rc"`
 
