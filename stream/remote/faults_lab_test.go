@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/streamtest/streamtest/internal/testenv"
 	"github.com/streamtest/streamtest/lab/netns"
 	"github.com/streamtest/streamtest/stream"
 )
@@ -24,6 +25,7 @@ import (
 // lab's hosts at the same time, are not disturbed.
 func scratchHost(t *testing.T, l *netns.Lab) (netns.Host, stream.Values) {
 	t.Helper()
+	testenv.NeedRoot(t, "to add a scratch host to the lab")
 	h, known, err := l.AddHost(context.Background())
 	if err != nil {
 		t.Fatal(err)
