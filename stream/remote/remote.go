@@ -134,6 +134,7 @@ func (e *Env) Setup(ctx context.Context) error {
 	cancel()
 	if err != nil {
 		e.closeConn()
+		e.client = nil
 		return e.wrap("set up", err)
 	}
 	return nil
