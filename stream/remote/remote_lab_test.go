@@ -240,3 +240,34 @@ func TestLabBlockEndKillsLeftovers(t *testing.T) {
 	}
 	waitGone(t, "sleep "+m, 2*time.Second, "after the block ended")
 }
+
+// TestLabSSHConfigProxyJump reaches host 2 through host 1, as ~/.ssh/config
+// would say, with OpenSSH's sshd forwarding the connection.
+func TestLabSSHConfigProxyJump(t *testing.T) {
+	l := needLab(t)
+	h1, _ := l.Host(1)
+	h2, _ := l.Host(2)
+	conf := filepath.Join(t.TempDir(), "config")
+	os.WriteFile(conf, []byte(`Host jumper target
+  User `+l.User+`
+  IdentityFile `+l.Key+`
+  UserKnownHostsFile `+l.KnownHosts+`
+Host jumper
+  HostName `+h1.Addr+`
+Host target
+  HostName `+h2.Addr+`
+  ProxyJump jumper
+`), 0o644)
+	e, _ := newLabEnv(t, stream.Values{"host": "target", "ssh_config": conf})
+	if err := e.Setup(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if e.Host() != "target" {
+		t.Errorf("Host() = %q", e.Host())
+	}
+	x, out, errs := run(t, e, &stream.Command{Args: []string{"sh", "-c", `echo "$SSH_CONNECTION"`}})
+	f := strings.Fields(out)
+	if !x.Success() || len(f) != 4 || f[0] != h1.Addr || f[2] != h2.Addr {
+		t.Errorf("SSH_CONNECTION %q (exit %+v, %s): want from %s to %s", out, x, errs, h1.Addr, h2.Addr)
+	}
+}
