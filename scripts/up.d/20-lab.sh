@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Brings up the netns lab (4 hosts, and 2 on a subnet the first cannot reach)
-# in .lab and points the tests at it: STREAMTEST_LAB for the remote-stream
-# tests, STREAMTEST_PARAMS for every package (a test that wants local streams
-# says so with explicit options; every package whose tests use streams then
-# needs type remote linked). `lab up` first removes whatever an earlier
-# run left behind. Without root the lab is skipped; the remote tests then
-# skip, or fail when CI=true.
+# in .lab and tells the tests where it is: STREAMTEST_LAB. The remote tests and
+# examples find the lab's parameters through it. STREAMTEST_PARAMS is left
+# alone: the local examples keep their own default streams (the slice example
+# needs its streams 3 and 4 cut off, which the lab's numbering does not give).
+# `lab up` first removes whatever an earlier run left behind. Without root the
+# lab is skipped; the remote tests then skip, or fail when CI=true.
 set -euo pipefail
 if [ "$(id -u)" != 0 ]; then
 	echo "not root: no netns lab; the remote-stream tests will skip (fail with CI=true)" >&2
@@ -13,8 +13,3 @@ if [ "$(id -u)" != 0 ]; then
 fi
 go run ./cmd/streamtest lab up --kind netns --hosts 4 --isolated 2 --dir .lab
 echo "STREAMTEST_LAB=$PWD/.lab" >>"${STREAMTEST_TEST_ENV:?}"
-# STREAMTEST_LAB_PARAMS=0 keeps STREAMTEST_PARAMS unset: only the tests that
-# look for the lab themselves (STREAMTEST_LAB) then use it.
-if [ "${STREAMTEST_LAB_PARAMS:-1}" != 0 ]; then
-	echo "STREAMTEST_PARAMS=$PWD/.lab/params.yaml" >>"$STREAMTEST_TEST_ENV"
-fi
