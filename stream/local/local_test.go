@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamtest/streamtest/internal/testenv"
 	"github.com/streamtest/streamtest/stream"
 	"github.com/streamtest/streamtest/stream/local"
 )
@@ -241,14 +242,13 @@ func TestSendDirectoryKeepsModes(t *testing.T) {
 }
 
 func TestNetworkNone(t *testing.T) {
-	if _, err := exec.LookPath("ping"); err != nil {
-		t.Skip("ping is not installed")
-	}
+	_, err := exec.LookPath("ping")
+	testenv.Need(t, err == nil, "ping", "apt-get install iputils-ping")
 	env := newEnv(t, stream.Values{"network": "none"})
 	p, err := env.Start(t.Context(), &stream.Command{Args: []string{"ping", "-c", "1", "-W", "1", "127.0.0.1"}})
 	if err != nil {
 		if os.Geteuid() != 0 {
-			t.Skipf("network namespaces unavailable to this user: %v", err)
+			testenv.Need(t, false, "unprivileged network namespaces", err.Error())
 		}
 		t.Fatal(err)
 	}
