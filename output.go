@@ -2,6 +2,7 @@ package streamtest
 
 import (
 	"fmt"
+	"io"
 	"sync"
 	"time"
 )
@@ -66,6 +67,30 @@ func (b *buffer) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// ReadFrom copies r into b with a pooled chunk: os/exec copies a process's
+// output with io.Copy, which would otherwise allocate 32 KiB per stream per
+// run.
+func (b *buffer) ReadFrom(r io.Reader) (int64, error) {
+	chunk := chunks.Get().(*[]byte)
+	defer chunks.Put(chunk)
+	var n int64
+	for {
+		m, err := r.Read(*chunk)
+		if m > 0 {
+			b.Write((*chunk)[:m])
+			n += int64(m)
+		}
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
+var chunks = sync.Pool{New: func() any { c := make([]byte, 32<<10); return &c }}
 
 func (b *buffer) bytes() ([]byte, int) {
 	b.mu.Lock()

@@ -20,16 +20,24 @@
 // Every block runs in a process group of its own. Stopping a block, closing
 // the stream and the end of the test send SIGTERM, then SIGKILL after
 // kill_grace, to that group and to every process that descends from it at
-// that moment (so a child that made a group of its own is found too). The
-// stream's work directory is removed. Processes a block left running in the
-// background live until the stream ends, not until the block ends.
+// that moment (so a child that made a group of its own is found too).
+// Processes a block left running in the background live until the stream
+// ends, not until the block ends.
 //
-// If the test binary itself is killed (SIGKILL, a -timeout panic, Ctrl-C), a
-// guard process, this same executable started as a helper in a process group
-// of its own, notices that its pipe from the test closed and kills every group
-// that was still running and removes the work directories.
+// Every process of a stream also carries a tag in its environment,
+// STREAMTEST_LOCAL_TAG, that its children inherit. Closing the stream kills
+// every process still tagged with the stream's tag, so even a daemon that
+// detached itself (double fork and setsid) is found. The stream's work
+// directory is removed.
 //
-// Not cleaned up: a process that made itself a daemon (double fork and setsid)
-// before the stream ended, and anything a block created outside its work
-// directory: files, shared memory, services it installed.
+// If the test binary itself is killed (SIGKILL, a -timeout panic), a guard
+// process, this same executable started as a helper in a process group of
+// its own, notices that its pipe from the test closed, kills every process
+// tagged with this test binary's tag and removes the work directories. The
+// guard hears of work directories only, not of each block, so it costs a
+// block run nothing.
+//
+// Not cleaned up: a process started with an emptied environment (env -i)
+// that also left the block's process tree, and anything a block created
+// outside its work directory: files, shared memory, services it installed.
 package local

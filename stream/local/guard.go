@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -14,11 +13,12 @@ import (
 )
 
 // The guard is this executable started as a helper, in a process group of
-// its own, with a pipe from this process as its standard input. The process
-// tells it every process group and work directory it creates ("+pg 123",
-// "+dir /tmp/x") and forgets ("-pg 123"). When the pipe closes, because this
-// process ended in any way, the guard kills what is left and removes the
-// directories.
+// its own, with a pipe from this process as its standard input and the owner
+// tag (see tag.go) as its argument. The process tells it every work
+// directory it makes ("+dir /tmp/x") and removes ("-dir /tmp/x"). When the
+// pipe closes, because this process ended in any way, the guard kills every
+// process tagged with the owner tag and removes the directories. Nothing is
+// said per block: a block run costs the guard nothing.
 type guard struct {
 	mu      sync.Mutex
 	w       *os.File
@@ -56,7 +56,7 @@ func (g *guard) send(line string) {
 }
 
 func (g *guard) start() error {
-	cmd, err := helper.Command(guardHelper)
+	cmd, err := helper.Command(guardHelper, ownerTag)
 	if err != nil {
 		return err
 	}
@@ -78,29 +78,23 @@ func (g *guard) start() error {
 }
 
 // guardMain runs in the guard process.
-func guardMain([]string) int {
+func guardMain(args []string) int {
 	signal.Ignore(syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE, syscall.SIGQUIT)
-	groups := map[int]bool{}
+	if len(args) != 1 {
+		return 2
+	}
 	dirs := map[string]bool{}
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
 		op, val, _ := strings.Cut(sc.Text(), " ")
 		switch op {
-		case "+pg", "-pg":
-			if pid, err := strconv.Atoi(val); err == nil {
-				groups[pid] = op == "+pg"
-			}
 		case "+dir":
 			dirs[val] = true
 		case "-dir":
 			delete(dirs, val)
 		}
 	}
-	for pg, live := range groups {
-		if live {
-			signalTree(pg, syscall.SIGKILL)
-		}
-	}
+	killTagged(args[0], true)
 	for dir := range dirs {
 		os.RemoveAll(dir)
 	}

@@ -39,6 +39,7 @@ type Env struct {
 	env     []string
 	grace   time.Duration
 	root    string
+	tag     string // ownerTag.streamTag: see tag.go
 
 	mu      sync.Mutex
 	workDir string
@@ -55,6 +56,7 @@ func New(cfg stream.Config) (stream.Environment, error) {
 		grace: cfg.Params.Duration("kill_grace", time.Second),
 		root:  cfg.Params.Path("work_root", cfg.Dir, ""),
 		procs: map[*process]struct{}{},
+		tag:   ownerTag + "." + newTag(),
 	}
 	switch n := cfg.Params.String("network", "host"); n {
 	case "host":
@@ -143,6 +145,9 @@ func (e *Env) Close() error {
 		}()
 	}
 	wg.Wait()
+	// What left the blocks' process trees (a daemon that detached itself)
+	// still carries the stream's tag.
+	killTagged(e.tag, false)
 	if dir != "" {
 		if err := os.RemoveAll(dir); err != nil {
 			errs = append(errs, err)
@@ -174,7 +179,7 @@ func (e *Env) Start(ctx context.Context, cmd *stream.Command) (stream.Process, e
 	} else if !filepath.IsAbs(dir) {
 		dir = filepath.Join(workDir, dir)
 	}
-	env := append(append(os.Environ(), e.env...), cmd.Env...)
+	env := append(append(append(os.Environ(), e.env...), cmd.Env...), tagVar+"="+e.tag)
 	p := &process{env: e, done: make(chan struct{})}
 	var c *exec.Cmd
 	if cmd.Gated {
@@ -219,7 +224,6 @@ func (e *Env) Start(ctx context.Context, cmd *stream.Command) (stream.Process, e
 	}
 	p.pid = c.Process.Pid
 	p.started = started
-	theGuard.add("pg", fmt.Sprint(p.pid))
 	e.mu.Lock()
 	e.procs[p] = struct{}{}
 	e.mu.Unlock()

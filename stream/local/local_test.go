@@ -314,3 +314,24 @@ func mustRead(t *testing.T, name string) []byte {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestCloseKillsDetachedDaemon(t *testing.T) {
+	env := newEnv(t, nil)
+	pidfile := filepath.Join(t.TempDir(), "pid")
+	// Double fork and a session of its own: no ancestry, no group left to
+	// find it by; only the stream's tag in its environment.
+	script := fmt.Sprintf(`(setsid sh -c 'echo $$ > %s; exec sleep 100' </dev/null >/dev/null 2>&1 &) ; exit 0`, pidfile)
+	p, err := env.Start(t.Context(), &stream.Command{Args: []string{"/bin/sh", "-c", script}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Wait()
+	pids := readPids(t, pidfile, 1)
+	if !alive(pids[0]) {
+		t.Fatal("the daemon did not start")
+	}
+	if err := env.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, 2*time.Second, pids...)
+}

@@ -79,7 +79,6 @@ func (p *process) forgetGroup() {
 		return
 	}
 	p.groupGone = true
-	theGuard.remove("pg", strconv.Itoa(p.pid))
 	p.env.mu.Lock()
 	delete(p.env.procs, p)
 	p.env.mu.Unlock()
