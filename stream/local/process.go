@@ -36,8 +36,8 @@ type process struct {
 	reportRd *bufio.Reader
 	gateMu   sync.Mutex
 	opened   bool
-	gateDone chan struct{} // closed when the report pipe is drained
-	gateErr  error
+	decided  chan struct{} // closed when awaitReady has decided; then ready says how
+	ready    bool
 
 	groupMu   sync.Mutex
 	groupGone bool // the process group is known to have no member left
@@ -47,11 +47,17 @@ type process struct {
 func (p *process) wait() {
 	err := p.cmd.Wait()
 	ended := time.Now()
-	if p.gateDone != nil {
-		<-p.gateDone
-		if p.gateErr != nil && err == nil {
-			err = p.gateErr
+	if p.report != nil {
+		// The gate's report is read only now, not as it comes: a reader
+		// waking at every member's start would take CPU from the members of
+		// a synchronized group at the very instant they start.
+		<-p.decided
+		if p.ready {
+			if gateErr := p.readReport(); gateErr != nil && err == nil {
+				err = gateErr
+			}
 		}
+		p.report.Close()
 	}
 	p.exit = stream.Exit{Code: -1, Started: p.started, Ended: ended}
 	if ps := p.cmd.ProcessState; ps != nil {
@@ -156,7 +162,7 @@ func (p *process) gateCommand(args []string) (*exec.Cmd, error) {
 	c.ExtraFiles = []*os.File{relR, repW} // fd 3 and fd 4 in the gate
 	p.release, p.report = relW, repR
 	p.reportRd = bufio.NewReader(repR)
-	p.gateDone = make(chan struct{})
+	p.decided = make(chan struct{})
 	return c, nil
 }
 
@@ -172,10 +178,14 @@ func (p *process) closePipes() {
 	if p.report != nil {
 		p.report.Close()
 	}
+	if p.decided != nil {
+		close(p.decided)
+	}
 }
 
 // awaitReady waits for the gate to say it is ready.
 func (p *process) awaitReady(ctx context.Context) error {
+	defer close(p.decided)
 	for _, f := range p.cmd.ExtraFiles {
 		f.Close() // the child holds its own copies
 	}
@@ -192,25 +202,22 @@ func (p *process) awaitReady(ctx context.Context) error {
 	case a := <-ch:
 		switch {
 		case a.line == "ready":
-			go p.drainReport()
+			p.ready = true
 			return nil
 		case strings.HasPrefix(a.line, "error "):
-			close(p.gateDone)
 			return errors.New(strings.TrimPrefix(a.line, "error "))
 		default:
-			close(p.gateDone)
 			return fmt.Errorf("gate did not get ready: %q, %v", a.line, a.err)
 		}
 	case <-ctx.Done():
-		close(p.gateDone)
 		return ctx.Err()
 	}
 }
 
-// drainReport reads the gate's start time and notices exec failures.
-func (p *process) drainReport() {
-	defer close(p.gateDone)
-	defer p.report.Close()
+// readReport reads what the gate said after "ready": its start time, or why
+// the exec failed. The gate's end of the pipe is closed by then.
+func (p *process) readReport() error {
+	var gateErr error
 	for {
 		line, err := p.reportRd.ReadString('\n')
 		line = strings.TrimSpace(line)
@@ -220,10 +227,10 @@ func (p *process) drainReport() {
 				p.started = time.Unix(0, ns)
 			}
 		case strings.HasPrefix(line, "error "):
-			p.gateErr = errors.New(strings.TrimPrefix(line, "error "))
+			gateErr = errors.New(strings.TrimPrefix(line, "error "))
 		}
 		if err != nil {
-			return
+			return gateErr
 		}
 	}
 }
