@@ -22,6 +22,8 @@ import (
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
+
+	"github.com/streamtest/streamtest/lab/sshdconf"
 )
 
 // The images `streamtest lab image` builds. None comes from a registry:
@@ -407,29 +409,13 @@ nobody:x:65534:65534:nobody:/nonexistent:/bin/false
 	return r, nil
 }
 
-const sshdConfig = `# sshd of a streamtest docker lab host
-Port 22
-HostKey /etc/ssh/ssh_host_ed25519_key
-PidFile /run/sshd.pid
-AllowUsers ` + LabUser + `
-AuthorizedKeysFile .ssh/authorized_keys
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin no
-UsePAM no
-UseDNS no
-PrintMotd no
-PrintLastLog no
-X11Forwarding no
-StrictModes yes
-MaxSessions 256
-MaxStartups 100:30:200
-LoginGraceTime 20
-ClientAliveInterval 2
-ClientAliveCountMax 3
-Subsystem sftp internal-sftp
-`
+var sshdConfig = sshdconf.Config(sshdconf.Options{
+	Comment:  "sshd of a streamtest docker lab host",
+	HostKey:  "/etc/ssh/ssh_host_ed25519_key",
+	PidFile:  "/run/sshd.pid",
+	User:     LabUser,
+	Password: false,
+})
 
 // buildImage sends root as the context of a FROM scratch build.
 func buildImage(ctx context.Context, cli client.APIClient, name string, root *rootfs) error {

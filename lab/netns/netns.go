@@ -42,6 +42,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/streamtest/streamtest/lab/sshdconf"
 )
 
 // Names and addresses of the lab. They are fixed so that a lab left behind
@@ -340,33 +342,15 @@ func makeHost(r *runner, dir string, h *Host) (hostPub string, err error) {
 	}
 	h.PidFile = filepath.Join(hdir, "sshd.pid")
 	conf := filepath.Join(hdir, "sshd_config")
-	// ClientAlive*: a connection whose client vanished without a word (link
-	// cut, machine gone) is closed after ~6 s, and with it the remote guards.
-	cfg := fmt.Sprintf(`# sshd for lab host %d, written by streamtest lab up
-ListenAddress %s
-Port 22
-HostKey %s
-PidFile %s
-AllowUsers %s
-AuthorizedKeysFile .ssh/authorized_keys
-PubkeyAuthentication yes
-PasswordAuthentication yes
-KbdInteractiveAuthentication no
-PermitRootLogin no
-UsePAM no
-UseDNS no
-PrintMotd no
-PrintLastLog no
-X11Forwarding no
-StrictModes yes
-MaxSessions 256
-MaxStartups 100:30:200
-LoginGraceTime 20
-ClientAliveInterval 2
-ClientAliveCountMax 3
-LogLevel VERBOSE
-Subsystem sftp internal-sftp
-`, h.N, h.Addr, key, h.PidFile, User)
+	cfg := sshdconf.Config(sshdconf.Options{
+		Comment:       fmt.Sprintf("sshd for lab host %d, written by streamtest lab up", h.N),
+		ListenAddress: h.Addr,
+		HostKey:       key,
+		PidFile:       h.PidFile,
+		User:          User,
+		Password:      true, // the fault tests try wrong passwords
+		Verbose:       true,
+	})
 	if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
 		return "", err
 	}
