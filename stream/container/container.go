@@ -13,6 +13,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/network"
 
 	"github.com/streamtest/streamtest/stream"
@@ -60,7 +61,7 @@ type Env struct {
 	env      []string
 	priv     bool
 	capAdd   []string
-	binds    []string
+	mounts   []mount.Mount
 	endpoint string
 
 	mu       sync.Mutex
@@ -107,11 +108,11 @@ func New(cfg stream.Config) (stream.Environment, error) {
 		e.env = append(e.env, k+"="+v)
 	}
 	for _, m := range p.Strings("mounts") {
-		b, err := parseMount(m, cfg.Dir)
+		mnt, err := parseMount(m, cfg.Dir)
 		if err != nil {
 			return nil, e.errorf("set up", "%w", err)
 		}
-		e.binds = append(e.binds, b)
+		e.mounts = append(e.mounts, mnt)
 	}
 	if e.private {
 		name := e.netName
@@ -127,20 +128,26 @@ func New(cfg stream.Config) (stream.Environment, error) {
 	return e, nil
 }
 
-// parseMount checks a "src:dst[:ro]" mount and makes src absolute.
-func parseMount(m, dir string) (string, error) {
+// parseMount checks a "src:dst[:ro]" mount and makes src absolute. It is a
+// bind mount of the Mounts kind, not Binds: the engine refuses a source that
+// does not exist instead of making an empty directory there.
+func parseMount(m, dir string) (mount.Mount, error) {
 	parts := strings.Split(m, ":")
 	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
-		return "", fmt.Errorf("mount %q: want src:dst or src:dst:ro", m)
+		return mount.Mount{}, fmt.Errorf("mount %q: want src:dst or src:dst:ro", m)
 	}
 	if !path.IsAbs(parts[1]) {
-		return "", fmt.Errorf("mount %q: the destination must be an absolute path", m)
+		return mount.Mount{}, fmt.Errorf("mount %q: the destination must be an absolute path", m)
 	}
 	if len(parts) == 3 && parts[2] != "ro" && parts[2] != "rw" {
-		return "", fmt.Errorf("mount %q: the option must be ro or rw", m)
+		return mount.Mount{}, fmt.Errorf("mount %q: the option must be ro or rw", m)
 	}
-	parts[0] = stream.ResolvePath(parts[0], dir)
-	return strings.Join(parts, ":"), nil
+	return mount.Mount{
+		Type:     mount.TypeBind,
+		Source:   stream.ResolvePath(parts[0], dir),
+		Target:   parts[1],
+		ReadOnly: len(parts) == 3 && parts[2] == "ro",
+	}, nil
 }
 
 // errorf returns a *stream.Error of this stream for operation op. The
@@ -226,7 +233,7 @@ func (e *Env) create(ctx context.Context) error {
 		Init:        &yes,
 		Privileged:  e.priv,
 		CapAdd:      e.capAdd,
-		Binds:       e.binds,
+		Mounts:      e.mounts,
 		NetworkMode: container.NetworkMode(e.netName),
 	}
 	var nc *network.NetworkingConfig

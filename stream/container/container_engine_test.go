@@ -524,6 +524,24 @@ func TestEngineMounts(t *testing.T) {
 	}
 }
 
+// TestEngineMountSourceMissing: a mount whose source does not exist fails
+// the set-up, naming it, and nothing is made on the host.
+func TestEngineMountSourceMissing(t *testing.T) {
+	needEngine(t)
+	missing := filepath.Join(t.TempDir(), "missing")
+	env, err := New(stream.Config{ID: "m", Type: TypeName, Logf: t.Logf, Params: stream.Values{"mounts": []string{missing + ":/data"}}})
+	must(t, err)
+	t.Cleanup(func() { env.Close() })
+	err = env.Setup(t.Context())
+	if err == nil || !strings.Contains(err.Error(), missing) {
+		t.Fatalf("Setup = %v, want an error naming %s", err, missing)
+	}
+	t.Log(err)
+	if _, err := os.Stat(missing); !os.IsNotExist(err) {
+		t.Errorf("the engine made the missing mount source on the host: %v", err)
+	}
+}
+
 // TestEngineImageWithoutShell: an image without /bin/sh fails the set-up
 // with a message that names the image, instead of hanging.
 func TestEngineImageWithoutShell(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -35,8 +36,9 @@ func TestNewChecksMounts(t *testing.T) {
 		mount, want, err string
 	}
 	tests := []testCase{
-		{mount: "/src:/dst", want: "/src:/dst"},
-		{mount: "data:/data:ro", want: "/params/data:/data:ro"},
+		{mount: "/src:/dst", want: "bind /src:/dst rw"},
+		{mount: "data:/data:ro", want: "bind /params/data:/data ro"},
+		{mount: "/src:/dst:rw", want: "bind /src:/dst rw"},
 		{mount: "/src", err: "want src:dst"},
 		{mount: "/src:dst", err: "absolute"},
 		{mount: "/src:/dst:rx", err: "ro or rw"},
@@ -53,8 +55,13 @@ func TestNewChecksMounts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := env.(*Env).binds; len(got) != 1 || got[0] != tc.want {
-			t.Errorf("binds = %q, want %q", got, tc.want)
+		got := env.(*Env).mounts
+		if len(got) != 1 {
+			t.Fatalf("mounts = %v, want one", got)
+		}
+		mode := map[bool]string{true: "ro", false: "rw"}[got[0].ReadOnly]
+		if s := fmt.Sprintf("%s %s:%s %s", got[0].Type, got[0].Source, got[0].Target, mode); s != tc.want {
+			t.Errorf("mount = %q, want %q", s, tc.want)
 		}
 	}
 	for _, tc := range tests {
