@@ -4,6 +4,8 @@ import (
 	"context"
 	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -139,4 +141,71 @@ func BenchmarkSynchronizedSkew(b *testing.B) {
 	b.ReportMetric(float64(total.Microseconds())/float64(b.N), "skew-µs")
 	b.ReportMetric(float64(worst.Microseconds()), "max-skew-µs")
 	b.ReportMetric(float64(len(envs)), "hosts")
+}
+
+// BenchmarkSend copies a 10 MiB file to an established stream (SFTP);
+// BenchmarkSCP copies it with OpenSSH's scp over an established master
+// connection (ControlMaster), to the same host, with the same key.
+func BenchmarkSend(b *testing.B) {
+	l := needLab(b)
+	e := setUpLab(b, l, 1)
+	src := payload(b)
+	ctx := context.Background()
+	b.SetBytes(payloadSize)
+	b.ResetTimer()
+	for b.Loop() {
+		if err := e.Send(ctx, src, "payload"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSCP(b *testing.B) {
+	l := needLab(b)
+	if _, err := exec.LookPath("scp"); err != nil {
+		b.Skip("scp is not installed (apt-get install openssh-client)")
+	}
+	h, _ := l.Host(1)
+	sock := filepath.Join(b.TempDir(), "master")
+	opts := []string{"-i", l.Key, "-o", "UserKnownHostsFile=" + l.KnownHosts, "-o", "StrictHostKeyChecking=yes",
+		"-o", "BatchMode=yes", "-o", "ControlPath=" + sock}
+	target := l.User + "@" + h.Addr
+	master := exec.Command("ssh", append(opts, "-M", "-N", target)...)
+	if err := master.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { master.Process.Kill(); master.Wait() }()
+	for i := 0; ; i++ {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		if i > 500 {
+			b.Fatal("ssh master connection did not come up")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	src := payload(b)
+	b.SetBytes(payloadSize)
+	b.ResetTimer()
+	for b.Loop() {
+		if out, err := exec.Command("scp", append(opts, "-q", src, target+":/tmp/streamtest-scp-bench")...).CombinedOutput(); err != nil {
+			b.Fatalf("scp: %v\n%s", err, out)
+		}
+	}
+	b.StopTimer()
+	exec.Command("ssh", append(opts, target, "rm", "-f", "/tmp/streamtest-scp-bench")...).Run()
+}
+
+const payloadSize = 10 << 20
+
+func payload(b *testing.B) string {
+	p := filepath.Join(b.TempDir(), "payload")
+	data := make([]byte, payloadSize)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return p
 }

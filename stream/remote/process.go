@@ -122,7 +122,7 @@ func (e *Env) start(ctx context.Context, cmd *stream.Command) (*process, error) 
 			return nil, err
 		}
 		in = path.Join(base, "run", "stdin-"+strconv.Itoa(n))
-		if err := sendReader(ctx, c, cmd.Stdin, in, 0o600); err != nil {
+		if err := sendReader(ctx, c, cmd.Stdin, -1, in, 0o600); err != nil {
 			return nil, fmt.Errorf("sending standard input: %w", err)
 		}
 	}
