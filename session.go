@@ -50,10 +50,17 @@ func (s *Session) SetLog(w io.Writer) {
 // FatalError is the panic value of Session.Fatalf.
 type FatalError struct{ Msg string }
 
+// Error returns the failure message.
 func (e *FatalError) Error() string { return e.Msg }
 
-func (s *Session) Helper()                  {}
-func (s *Session) Name() string             { return s.name }
+// Helper does nothing: a session has no test log lines to attribute.
+func (s *Session) Helper() {}
+
+// Name returns the session's name, used as the test's name in summaries and
+// records.
+func (s *Session) Name() string { return s.name }
+
+// Context returns a context that ends when the session is closed.
 func (s *Session) Context() context.Context { return s.ctx }
 
 // Cleanup registers f to run at Close, last registered first.
