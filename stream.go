@@ -379,9 +379,12 @@ func (s *Stream) claim(block code.Block, o runOptions, report bool) (*run, error
 			s.id, block.Kind(), block.String(), ErrBusy, s.cur.block.Kind(), s.cur.block.String(), fmtDuration(time.Since(s.cur.started)))
 	}
 	s.seq++
-	ctx, cancel := context.WithCancel(s.m.ctx)
+	var ctx context.Context
+	var cancel context.CancelFunc
 	if o.timeout > 0 {
 		ctx, cancel = context.WithTimeout(s.m.ctx, o.timeout)
+	} else {
+		ctx, cancel = context.WithCancel(s.m.ctx)
 	}
 	r := &run{
 		s: s, block: block, opts: o, report: report, seq: s.seq,
