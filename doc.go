@@ -61,8 +61,9 @@
 //     stream, nor for a stream of another test. Only the test waits, through
 //     the manager. No stream is shared between tests, subtests included.
 //   - What a block creates outside its stream's work directory (files in
-//     shared places, shared memory, services it installed, a daemon that
-//     detached itself) is the test's to clean up.
+//     shared places, shared memory, services it installed; on remote streams,
+//     a daemon that detached itself from the block) is the test's to clean
+//     up.
 //   - Nothing persists on a stream from one test to the next, and nothing is
 //     brought back from a stream unless the block prints it.
 package streamtest
