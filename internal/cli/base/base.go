@@ -135,3 +135,16 @@ func SplitDashDash(args []string) (before, after []string, ok bool) {
 	}
 	return args, nil, false
 }
+
+// ErrorLines returns one line per problem of err: the errors joined by
+// errors.Join one by one, each split at its newlines.
+func ErrorLines(err error) []string {
+	var out []string
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			out = append(out, ErrorLines(e)...)
+		}
+		return out
+	}
+	return strings.Split(err.Error(), "\n")
+}

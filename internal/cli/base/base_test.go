@@ -73,3 +73,11 @@ func TestErrors(t *testing.T) {
 		t.Errorf("SplitDashDash = %q %q %t", before, after, ok)
 	}
 }
+
+func TestErrorLines(t *testing.T) {
+	err := errors.Join(errors.New("a.yaml:1:1: one"), errors.Join(errors.New("a.yaml:2:1: two\nmore")))
+	got := strings.Join(ErrorLines(err), "|")
+	if want := "a.yaml:1:1: one|a.yaml:2:1: two|more"; got != want {
+		t.Errorf("ErrorLines = %q, want %q", got, want)
+	}
+}

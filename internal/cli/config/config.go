@@ -91,7 +91,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		DefaultType: o.DefaultType,
 	})
 	if err != nil {
-		for _, l := range lines(err) {
+		for _, l := range base.ErrorLines(err) {
 			fmt.Fprintln(stdout, l)
 		}
 		return &base.ExitError{Code: 1}
@@ -193,16 +193,4 @@ func values(v stream.Values) string {
 		return "-"
 	}
 	return strings.Join(parts, " ")
-}
-
-// lines returns one line per problem of err (errors.Join joins them).
-func lines(err error) []string {
-	var out []string
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		for _, e := range j.Unwrap() {
-			out = append(out, lines(e)...)
-		}
-		return out
-	}
-	return strings.Split(err.Error(), "\n")
 }

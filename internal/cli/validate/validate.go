@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/streamtest/streamtest/internal/cli/base"
 	"github.com/streamtest/streamtest/params"
@@ -53,7 +52,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, name := range o.Files {
 		if err := check(name); err != nil {
 			failed++
-			for _, line := range lines(err) {
+			for _, line := range base.ErrorLines(err) {
 				fmt.Fprintln(stdout, line)
 			}
 			continue
@@ -73,16 +72,4 @@ func check(name string) error {
 	}
 	_, err = params.ParseFile(name, data)
 	return err
-}
-
-// lines returns one line per problem of err (errors.Join joins them).
-func lines(err error) []string {
-	var out []string
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		for _, e := range j.Unwrap() {
-			out = append(out, lines(e)...)
-		}
-		return out
-	}
-	return strings.Split(err.Error(), "\n")
 }
