@@ -5,6 +5,7 @@
 # then checks that the Docker Engine answers. Outside CI a missing engine
 # only warns (the container tests skip); with CI=true it fails.
 set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
 need=()
 bb=$(command -v busybox || true)
 # A dynamic busybox (Debian's busybox package) will not run FROM scratch.
@@ -12,14 +13,7 @@ if [ -z "$bb" ] || ldd "$bb" >/dev/null 2>&1; then need+=(busybox-static); fi
 [ -x /usr/bin/python3 ] || need+=(python3)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 [ -x /usr/bin/ping ] || need+=(iputils-ping)
-if [ ${#need[@]} -gt 0 ]; then
-	if [ "$(id -u)" != 0 ]; then
-		echo "missing: ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2
-		exit 1
-	fi
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
-fi
+install_missing ${need[@]+"${need[@]}"}
 
 ci=false
 case "${CI:-}" in 1 | true | TRUE | True) ci=true ;; esac
