@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/streamtest/streamtest/code"
+	"github.com/streamtest/streamtest/stream"
 )
 
 // Group is several streams of a test, got with Manager.Range, Pick or All.
@@ -153,7 +154,7 @@ func (g *Group) synchronize(runs []*run, timeout time.Duration) {
 				r.mu.Lock()
 				proc := r.proc
 				r.mu.Unlock()
-				proc.Stop(0)
+				stream.Stop(proc, 0)
 				r.finish(err)
 				continue
 			}
@@ -185,7 +186,7 @@ func (g *Group) synchronize(runs []*run, timeout time.Duration) {
 		proc := r.proc
 		r.mu.Unlock()
 		if proc != nil {
-			proc.Stop(0)
+			stream.Stop(proc, 0)
 			proc.Wait()
 		}
 		if err := own[r]; err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"maps"
+	"strings"
 	"sync"
 	"time"
 
@@ -85,7 +86,7 @@ func (r *run) prepare(env stream.Environment, gated bool) error {
 	stopped := r.reason != ""
 	r.mu.Unlock()
 	if stopped || r.ctx.Err() != nil {
-		proc.Stop(r.s.m.grace)
+		stream.Stop(proc, r.s.m.grace)
 	}
 	return nil
 }
@@ -115,7 +116,7 @@ func (r *run) stop(reason string) {
 	r.mu.Unlock()
 	r.cancel()
 	if proc != nil {
-		proc.Stop(r.s.m.grace)
+		stream.Stop(proc, r.s.m.grace)
 	}
 }
 
@@ -179,8 +180,8 @@ func (r *run) output() Output {
 		o["exit_status"] = r.exit.Code
 		o["began"] = r.exit.Started
 		o["ended"] = r.exit.Ended
-		if r.exit.Signal != "" {
-			o["signal"] = r.exit.Signal
+		if r.exit.Signal != 0 {
+			o["signal"] = strings.TrimPrefix(stream.SignalName(r.exit.Signal), "SIG")
 		}
 	} else if finished {
 		o["ended"] = r.ended

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/streamtest/streamtest/internal/helper"
+	"github.com/streamtest/streamtest/stream/helper"
 )
 
 // RegisterFunc registers a Go function that Func can run on a stream, under

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/docker/docker/api/types"
@@ -139,10 +140,7 @@ func (e *Env) Start(ctx context.Context, cmd *stream.Command) (stream.Process, e
 }
 
 func exitText(x stream.Exit) string {
-	if x.Signal != "" {
-		return "signal " + x.Signal
-	}
-	return fmt.Sprintf("exit status %d", x.Code)
+	return x.String()
 }
 
 func (e *Env) lockedErr(op, format string, args ...any) error {
@@ -290,12 +288,12 @@ func (p *process) finish(ended time.Time) {
 	switch {
 	case p.closing.Load() || p.env.isClosed():
 		// Close removed the container: everything in it was killed.
-		p.exit = stream.Exit{Code: -1, Signal: "KILL", Started: exit.Started, Ended: ended}
+		p.exit = stream.Exit{Code: -1, Signal: syscall.SIGKILL, Started: exit.Started, Ended: ended}
 		return
 	case p.gated && !p.released.Load():
 		// Stopped (or lost) at the gate: the program never ran.
 		if p.stopped.Load() {
-			p.exit = stream.Exit{Code: -1, Signal: "KILL", Started: exit.Started, Ended: ended}
+			p.exit = stream.Exit{Code: -1, Signal: syscall.SIGKILL, Started: exit.Started, Ended: ended}
 			return
 		}
 	}
@@ -320,7 +318,7 @@ func (p *process) finish(ended time.Time) {
 	}
 	if code > 128 && code <= 128+64 {
 		exit.Code = -1
-		exit.Signal = signalName(code - 128)
+		exit.Signal = syscall.Signal(code - 128)
 	}
 	p.exit = exit
 }
@@ -343,6 +341,53 @@ func (p *process) Release() error {
 		return p.env.lockedErr("start", "opening the gate: %w", err)
 	}
 	go p.copyIn()
+	return nil
+}
+
+// Done is closed when the exec has ended.
+func (p *process) Done() <-chan struct{} { return p.done }
+
+// Signal sends sig to the program's process group through a second exec.
+// A gated process that was not released is ended by closing its gate.
+func (p *process) Signal(sig syscall.Signal) error {
+	select {
+	case <-p.done:
+		return nil
+	default:
+	}
+	if p.gated && !p.released.Load() {
+		p.stopped.Store(true)
+		p.released.Store(true)
+		_ = p.hj.CloseWrite()
+		return nil
+	}
+	if sig == syscall.SIGTERM || sig == syscall.SIGKILL {
+		p.stopped.Store(true)
+	}
+	select {
+	case <-p.pgidCh:
+	case <-p.done:
+		return nil
+	case <-time.After(5 * time.Second):
+		return errors.New("the process never reported its process group")
+	}
+	p.mu.Lock()
+	target := "-" + strconv.Itoa(p.pgid) // a group
+	if p.pgid < 0 {
+		target = strconv.Itoa(-p.pgid) // a plain pid
+	}
+	p.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := p.env.run(ctx, []string{"/bin/sh", "-c", `kill -s "$1" -- "$2" 2>/dev/null; exit 0`, "streamtest-signal", strconv.Itoa(int(sig)), target})
+	if err != nil && !p.env.gone.Load() && !p.env.isClosed() {
+		select {
+		case <-p.done:
+			return nil
+		default:
+		}
+		return err
+	}
 	return nil
 }
 

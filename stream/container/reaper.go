@@ -21,7 +21,7 @@ import (
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 
-	"github.com/streamtest/streamtest/internal/helper"
+	"github.com/streamtest/streamtest/stream/helper"
 )
 
 // The labels every container and network of a stream carries. They are how

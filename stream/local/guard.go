@@ -9,7 +9,7 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/streamtest/streamtest/internal/helper"
+	"github.com/streamtest/streamtest/stream/helper"
 )
 
 // The guard is this executable started as a helper, in a process group of

@@ -13,8 +13,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/streamtest/streamtest/internal/helper"
 	"github.com/streamtest/streamtest/stream"
+	"github.com/streamtest/streamtest/stream/helper"
 )
 
 func init() {

@@ -131,12 +131,12 @@ func TestStopKillsWholeTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	pids := readPids(t, pidfile, 3)
-	if err := p.Stop(100 * time.Millisecond); err != nil {
+	if err := stream.Stop(p, 100*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	waitGone(t, 2*time.Second, pids...)
 	exit, _ := p.Wait()
-	if exit.Signal != "TERM" && exit.Signal != "KILL" {
+	if exit.Signal != syscall.SIGTERM && exit.Signal != syscall.SIGKILL {
 		t.Errorf("exit = %+v, want killed by a signal", exit)
 	}
 }
@@ -209,7 +209,7 @@ func TestGatedStopBeforeRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Stop(time.Second); err != nil {
+	if err := stream.Stop(p, time.Second); err != nil {
 		t.Fatal(err)
 	}
 	exit, _ := p.Wait()

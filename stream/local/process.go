@@ -13,8 +13,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/streamtest/streamtest/internal/helper"
 	"github.com/streamtest/streamtest/stream"
+	"github.com/streamtest/streamtest/stream/helper"
 )
 
 // process is one block's process and its process group (pgid == pid).
@@ -63,7 +63,7 @@ func (p *process) wait() {
 	if ps := p.cmd.ProcessState; ps != nil {
 		p.exit.Code = ps.ExitCode()
 		if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			p.exit.Signal = strings.TrimPrefix(unix2name(ws.Signal()), "SIG")
+			p.exit.Signal = ws.Signal()
 		}
 	}
 	var exitErr *exec.ExitError
@@ -88,6 +88,21 @@ func (p *process) forgetGroup() {
 	p.env.mu.Lock()
 	delete(p.env.procs, p)
 	p.env.mu.Unlock()
+}
+
+// Done is closed when the leader has been waited for.
+func (p *process) Done() <-chan struct{} { return p.done }
+
+// Signal sends sig to the group and every descendant; see stream.Process.
+func (p *process) Signal(sig syscall.Signal) error {
+	p.gateMu.Lock()
+	parked := p.release != nil && !p.opened
+	p.gateMu.Unlock()
+	if parked {
+		p.closeGate()
+	}
+	signalTree(p.pid, sig)
+	return nil
 }
 
 // Wait waits for the leader to end; see stream.Process.

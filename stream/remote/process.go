@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -229,7 +230,8 @@ func (p *process) wait(copies *sync.WaitGroup) {
 	case errors.As(err, &exitErr):
 		p.exit.Code = exitErr.ExitStatus()
 		if s := exitErr.Signal(); s != "" {
-			p.exit.Code, p.exit.Signal = -1, s
+			p.exit.Code = -1
+			p.exit.Signal, _ = stream.ParseSignal(s)
 		}
 	default:
 		// When the connection went, the session usually learns first.
@@ -275,6 +277,19 @@ func (p *process) Release() error {
 	p.released = true
 	if _, err := p.in.Write([]byte("go\n")); err != nil {
 		return p.e.wrap("synchronize", fmt.Errorf("cannot open the gate: %w", err))
+	}
+	return nil
+}
+
+func (p *process) Done() <-chan struct{} { return p.done }
+
+// Signal sends TERM or KILL through the wrapper's control line (other
+// signals are sent as KILL until the wrapper learns them).
+func (p *process) Signal(sig syscall.Signal) error {
+	if sig == syscall.SIGTERM {
+		p.control("term")
+	} else {
+		p.control("kill")
 	}
 	return nil
 }

@@ -63,7 +63,7 @@ func TestLabRun(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			x, out, errs := run(t, e, &tc.cmd)
-			if x.Code != tc.code || x.Signal != tc.signal {
+			if x.Code != tc.code || stream.SignalName(x.Signal) != "SIG"+tc.signal && !(tc.signal == "" && x.Signal == 0) {
 				t.Errorf("exit = %+v, want code %d signal %q; stderr %q", x, tc.code, tc.signal, errs)
 			}
 			if out != tc.stdout {
@@ -135,7 +135,7 @@ func TestLabGated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Stop(time.Second); err != nil {
+	if err := stream.Stop(p, time.Second); err != nil {
 		t.Fatal(err)
 	}
 	x, err = p.Wait()
@@ -153,7 +153,7 @@ func TestLabStopKillsTree(t *testing.T) {
 	for _, grace := range []time.Duration{0, 2 * time.Second} {
 		m := marker()
 		p := sleeper(t, e, m)
-		if err := p.Stop(grace); err != nil {
+		if err := stream.Stop(p, grace); err != nil {
 			t.Fatal(err)
 		}
 		x, err := p.Wait()
@@ -164,7 +164,7 @@ func TestLabStopKillsTree(t *testing.T) {
 		if grace > 0 {
 			want = "TERM"
 		}
-		if x.Signal != want {
+		if stream.SignalName(x.Signal) != "SIG"+want {
 			t.Errorf("Stop(%v): exit %+v, want signal %s", grace, x, want)
 		}
 		waitGone(t, "sleep "+m, 0, "after Stop")
@@ -175,7 +175,7 @@ func TestLabStopKillsTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Wait()
-	if err := p.Stop(time.Second); err != nil {
+	if err := stream.Stop(p, time.Second); err != nil {
 		t.Errorf("Stop after the end: %v", err)
 	}
 }
@@ -190,7 +190,7 @@ func TestLabTermIgnored(t *testing.T) {
 	}
 	waitThere(t, "sleep "+m, 2)
 	start := time.Now()
-	if err := p.Stop(500 * time.Millisecond); err != nil {
+	if err := stream.Stop(p, 500*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	if d := time.Since(start); d < 400*time.Millisecond {

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -123,10 +124,10 @@ func TestUnitRun(t *testing.T) {
 	// Stop kills the tree.
 	m := marker()
 	p = sleeper(t, e, m)
-	if err := p.Stop(time.Second); err != nil {
+	if err := stream.Stop(p, time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if x, _ := p.Wait(); x.Signal != "TERM" {
+	if x, _ := p.Wait(); x.Signal != syscall.SIGTERM {
 		t.Errorf("stopped: %+v", x)
 	}
 	waitGone(t, "sleep "+m, 0, "after Stop")

@@ -155,12 +155,12 @@ func (r Result) Status() string {
 	switch {
 	case r.Err != nil:
 		return "error: " + r.Err.Error()
-	case r.TimedOut && r.Exit.Signal != "":
-		return "timed out, killed by " + r.Exit.Signal
+	case r.TimedOut && r.Exit.Signal != 0:
+		return "timed out, " + r.Exit.String()
 	case r.TimedOut:
 		return fmt.Sprintf("timed out, exit %d", r.Exit.Code)
-	case r.Exit.Signal != "":
-		return "killed by " + r.Exit.Signal
+	case r.Exit.Signal != 0:
+		return r.Exit.String()
 	}
 	return fmt.Sprintf("exit %d", r.Exit.Code)
 }
@@ -281,7 +281,7 @@ func Exec(ctx context.Context, c *params.Config, o *Options, stdout, stderr io.W
 			// A synchronized start is all or nothing.
 			for _, m := range ms {
 				if m.proc != nil {
-					m.proc.Stop(0)
+					stream.Stop(m.proc, 0)
 					m.proc = nil
 					m.res.Err = fmt.Errorf("not started: streams %s did not get ready", strings.Join(missing, ","))
 				}
@@ -320,7 +320,7 @@ func Exec(ctx context.Context, c *params.Config, o *Options, stdout, stderr io.W
 			case <-done:
 			case <-waitCtx.Done():
 				m.res.TimedOut = ctx.Err() == nil
-				m.proc.Stop(o.Grace)
+				stream.Stop(m.proc, o.Grace)
 				<-done
 			}
 			m.res.Duration = time.Since(m.begin)
