@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -327,7 +328,7 @@ func TestEngineCloseRemovesEverything(t *testing.T) {
 	start := time.Now()
 	must(t, env.Close())
 	exit, err := p.Wait()
-	if err != nil || exit.Signal != "KILL" {
+	if err != nil || exit.Signal != syscall.SIGKILL {
 		t.Errorf("Wait after Close = %+v, %v; want KILL", exit, err)
 	}
 	if d := time.Since(start); d > 20*time.Second {
