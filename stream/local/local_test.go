@@ -3,6 +3,7 @@ package local_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,7 +17,39 @@ import (
 	"github.com/streamtest/streamtest/internal/testenv"
 	"github.com/streamtest/streamtest/stream"
 	"github.com/streamtest/streamtest/stream/local"
+	"github.com/streamtest/streamtest/stream/proctree"
 )
+
+// treeEnv selects the nested test binary of TestGuardCleansUpAfterSIGKILL:
+// its value is the directory it reports in.
+const treeEnv = "LOCAL_TEST_TREE_DIR"
+
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(treeEnv); dir != "" {
+		os.Exit(startTree(dir))
+	}
+	os.Exit(m.Run())
+}
+
+// startTree plays a test binary that is killed: it starts a process tree on
+// a local stream, reports it in dir and waits to be killed.
+func startTree(dir string) int {
+	env, err := local.New(stream.Config{ID: "1", Type: "local"})
+	if err == nil {
+		err = env.Setup(context.Background())
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	os.WriteFile(filepath.Join(dir, "workdir"), []byte(env.WorkDir()), 0o600)
+	script := fmt.Sprintf(`sleep 100 & a=$!; setsid sleep 100 & b=$!; echo $$ $a $b > %s/pids.tmp; mv %s/pids.tmp %s/pids; wait`, dir, dir, dir)
+	if _, err := env.Start(context.Background(), &stream.Command{Args: []string{"/bin/sh", "-c", script}}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	select {}
+}
 
 func newEnv(t *testing.T, params stream.Values) stream.Environment {
 	t.Helper()
@@ -31,15 +64,6 @@ func newEnv(t *testing.T, params stream.Values) stream.Environment {
 	return env
 }
 
-func alive(pid int) bool {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(data)
-	return !strings.Contains(s[strings.LastIndexByte(s, ')'):], ") Z")
-}
-
 // waitGone polls until none of pids is alive, or fails after d.
 func waitGone(t *testing.T, d time.Duration, pids ...int) {
 	t.Helper()
@@ -47,7 +71,7 @@ func waitGone(t *testing.T, d time.Duration, pids ...int) {
 	for {
 		var left []int
 		for _, pid := range pids {
-			if alive(pid) {
+			if proctree.Alive(pid) {
 				left = append(left, pid)
 			}
 		}
@@ -152,7 +176,7 @@ func TestCloseKillsBackgroundProcessesAndRemovesWorkDir(t *testing.T) {
 		t.Fatalf("exit %+v, %v", exit, err)
 	}
 	pids := readPids(t, pidfile, 1)
-	if !alive(pids[0]) {
+	if !proctree.Alive(pids[0]) {
 		t.Fatal("background process ended with its block; it should live until the stream ends")
 	}
 	dir := env.WorkDir()
@@ -168,13 +192,11 @@ func TestCloseKillsBackgroundProcessesAndRemovesWorkDir(t *testing.T) {
 func TestGatedStartWaitsForRelease(t *testing.T) {
 	env := newEnv(t, nil)
 	marker := filepath.Join(t.TempDir(), "ran")
-	p, err := env.Start(t.Context(), &stream.Command{Args: []string{"touch", marker}, Gated: true})
+	// The program writes when it ran: after Release, that instant proves
+	// that it did not run before.
+	p, err := env.Start(t.Context(), &stream.Command{Args: []string{"/bin/sh", "-c", "date +%s%N > " + marker}, Gated: true})
 	if err != nil {
 		t.Fatal(err)
-	}
-	time.Sleep(100 * time.Millisecond)
-	if _, err := os.Stat(marker); err == nil {
-		t.Fatal("gated program ran before Release")
 	}
 	before := time.Now()
 	if err := p.Release(); err != nil {
@@ -184,8 +206,16 @@ func TestGatedStartWaitsForRelease(t *testing.T) {
 	if err != nil || exit.Code != 0 {
 		t.Fatalf("exit %+v, %v", exit, err)
 	}
-	if _, err := os.Stat(marker); err != nil {
+	data, err := os.ReadFile(marker)
+	if err != nil {
 		t.Fatalf("program did not run after Release: %v", err)
+	}
+	ran, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if time.Unix(0, ran).Before(before) {
+		t.Fatalf("the gated program ran at %v, before Release at %v", time.Unix(0, ran), before)
 	}
 	if exit.Started.Before(before) || exit.Started.After(exit.Ended) {
 		t.Errorf("Started %v is not between Release %v and the end %v", exit.Started, before, exit.Ended)
@@ -212,9 +242,110 @@ func TestGatedStopBeforeRelease(t *testing.T) {
 	if err := stream.Stop(p, time.Second); err != nil {
 		t.Fatal(err)
 	}
-	exit, _ := p.Wait()
-	if exit.Success() {
-		t.Errorf("exit = %+v, want a failure: the program never ran", exit)
+	exit, err := p.Wait()
+	if err != nil || exit.Signal != syscall.SIGTERM || !exit.Started.IsZero() {
+		t.Errorf("exit = %+v, %v; want killed by SIGTERM, never started", exit, err)
+	}
+	if err := p.Release(); err == nil {
+		t.Error("Release after the gate was closed succeeded")
+	}
+}
+
+func TestGatedSignalBeforeRelease(t *testing.T) {
+	env := newEnv(t, nil)
+	marker := filepath.Join(t.TempDir(), "ran")
+	p, err := env.Start(t.Context(), &stream.Command{Args: []string{"touch", marker}, Gated: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Signal(syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	exit, err := p.Wait()
+	if err != nil || exit.Signal != syscall.SIGUSR1 || exit.Code != -1 || !exit.Started.IsZero() {
+		t.Errorf("exit = %+v, %v; want killed by SIGUSR1, never started", exit, err)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("the program ran although its gate was closed")
+	}
+}
+
+func TestReleaseOfAProcessNotGated(t *testing.T) {
+	env := newEnv(t, nil)
+	p, err := env.Start(t.Context(), &stream.Command{Args: []string{"true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Release(); err == nil {
+		t.Error("Release of a process that was not gated succeeded")
+	}
+	p.Wait()
+}
+
+func TestStartErrors(t *testing.T) {
+	env := newEnv(t, nil)
+	os.WriteFile(filepath.Join(env.WorkDir(), "plain"), []byte("data"), 0o644)
+	for _, c := range []struct {
+		name  string
+		cmd   stream.Command
+		wants string
+	}{
+		{"missing dir", stream.Command{Args: []string{"true"}, Dir: "no-such-dir"}, "no-such-dir"},
+		{"not executable", stream.Command{Args: []string{"./plain"}}, "plain"},
+		{"missing relative", stream.Command{Args: []string{"./none"}}, "none"},
+		{"gated missing dir", stream.Command{Args: []string{"true"}, Dir: "no-such-dir", Gated: true}, "no-such-dir"},
+	} {
+		_, err := env.Start(t.Context(), &c.cmd)
+		if err == nil || !strings.Contains(err.Error(), c.wants) {
+			t.Errorf("%s: Start = %v, want an error naming %q", c.name, err, c.wants)
+		}
+	}
+}
+
+func TestSignalReachesLeftoversAfterTheLeaderEnded(t *testing.T) {
+	env := newEnv(t, nil)
+	pidfile := filepath.Join(t.TempDir(), "pid")
+	p, err := env.Start(t.Context(), &stream.Command{Args: []string{"/bin/sh", "-c", "sleep 100 >/dev/null 2>&1 & echo $! > " + pidfile}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Wait()
+	pids := readPids(t, pidfile, 1)
+	if err := p.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, 2*time.Second, pids...)
+	if err := p.Signal(syscall.SIGKILL); err != nil {
+		t.Errorf("Signal to a gone tree: %v", err)
+	}
+}
+
+func TestUseAfterClose(t *testing.T) {
+	env := newEnv(t, nil)
+	if err := env.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if _, err := env.Start(t.Context(), &stream.Command{Args: []string{"true"}}); !errors.Is(err, stream.ErrClosed) {
+		t.Errorf("Start after Close = %v, want ErrClosed", err)
+	}
+	if err := env.Send(t.Context(), t.TempDir(), "x"); !errors.Is(err, stream.ErrClosed) {
+		t.Errorf("Send after Close = %v, want ErrClosed", err)
+	}
+	if err := env.Setup(t.Context()); !errors.Is(err, stream.ErrClosed) {
+		t.Errorf("Setup after Close = %v, want ErrClosed", err)
+	}
+}
+
+func TestNoKillGraceParameter(t *testing.T) {
+	r, ok := stream.Lookup("local")
+	if !ok {
+		t.Fatal("local is not registered")
+	}
+	if _, ok := r.Param("kill_grace"); ok {
+		t.Error("local still has kill_grace: the one grace setting is the manager's")
 	}
 }
 
@@ -263,8 +394,9 @@ func TestNetworkNone(t *testing.T) {
 // survivors.
 func TestGuardCleansUpAfterSIGKILL(t *testing.T) {
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperStartTree$", "-test.v")
-	cmd.Env = append(os.Environ(), "LOCAL_TEST_HELPER_DIR="+dir)
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), treeEnv+"="+dir)
+	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -284,20 +416,6 @@ func TestGuardCleansUpAfterSIGKILL(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-func TestHelperStartTree(t *testing.T) {
-	dir := os.Getenv("LOCAL_TEST_HELPER_DIR")
-	if dir == "" {
-		t.Skip("helper for TestGuardCleansUpAfterSIGKILL")
-	}
-	env := newEnv(t, nil)
-	os.WriteFile(filepath.Join(dir, "workdir"), []byte(env.WorkDir()), 0o600)
-	script := fmt.Sprintf(`sleep 100 & a=$!; setsid sleep 100 & b=$!; echo $$ $a $b > %s/pids; wait`, dir)
-	if _, err := env.Start(context.Background(), &stream.Command{Args: []string{"/bin/sh", "-c", script}}); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(time.Minute)
 }
 
 func mustRead(t *testing.T, name string) []byte {
@@ -327,7 +445,7 @@ func TestCloseKillsDetachedDaemon(t *testing.T) {
 	}
 	p.Wait()
 	pids := readPids(t, pidfile, 1)
-	if !alive(pids[0]) {
+	if !proctree.Alive(pids[0]) {
 		t.Fatal("the daemon did not start")
 	}
 	if err := env.Close(); err != nil {

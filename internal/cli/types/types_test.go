@@ -15,7 +15,7 @@ func TestRun(t *testing.T) {
 	if err := Run(context.Background(), nil, &out, &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"local (alias process)", "PARAMETER", "kill_grace", "duration", "shell", "python-module", "script"} {
+	for _, want := range []string{"local (alias process)", "PARAMETER", "work_root", "path", "shell", "python-module", "script"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, &out)
 		}
