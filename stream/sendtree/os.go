@@ -28,9 +28,11 @@ func (OS) Mkdir(name string) error {
 	return err
 }
 
-// WriteFile creates or replaces name.
+// WriteFile creates or replaces name: what is there, unless a directory,
+// is removed first, so that a read-only file or a link there is replaced,
+// not written through.
 func (OS) WriteFile(ctx context.Context, name string, perm fs.FileMode, size int64, r io.Reader) error {
-	if fi, err := os.Lstat(name); err == nil && !fi.Mode().IsRegular() {
+	if fi, err := os.Lstat(name); err == nil && !fi.IsDir() {
 		if err := os.Remove(name); err != nil {
 			return err
 		}

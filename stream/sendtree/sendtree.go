@@ -67,7 +67,7 @@ func Copy(ctx context.Context, w Writer, src, dst string) error {
 	if err := w.MkdirAll(path.Dir(dst)); err != nil {
 		return fmt.Errorf("making %s: %w", path.Dir(dst), err)
 	}
-	c := &copier{ctx: ctx, w: w, realRoot: realRoot, active: map[string]bool{}}
+	c := &copier{ctx: ctx, w: w, root: root, realRoot: realRoot, active: map[string]bool{}}
 	if err := c.copy(root, dst, true); err != nil {
 		return err
 	}
@@ -88,6 +88,7 @@ type dirMode struct {
 type copier struct {
 	ctx      context.Context
 	w        Writer
+	root     string          // the tree's root as given, made absolute
 	realRoot string          // the tree's root with every link resolved
 	active   map[string]bool // real paths of the directories being copied: a loop guard
 	dirs     []dirMode
@@ -112,7 +113,7 @@ func (c *copier) copy(p, dst string, isRoot bool) error {
 		if err != nil {
 			return fmt.Errorf("%s: a symbolic link to %s, which cannot be resolved: %w", p, target, err)
 		}
-		if !isRoot && !filepath.IsAbs(target) && within(c.realRoot, real) {
+		if !isRoot && !filepath.IsAbs(target) && within(c.realRoot, real) && c.staysInside(p, target) {
 			if err := c.w.Symlink(filepath.ToSlash(target), dst); err != nil {
 				return fmt.Errorf("making link %s: %w", dst, err)
 			}
@@ -167,6 +168,18 @@ func (c *copier) copyFile(p, dst string, fi fs.FileInfo) error {
 		return fmt.Errorf("writing %s: %w", dst, err)
 	}
 	return nil
+}
+
+// staysInside reports whether the relative link target, read from the
+// link p's directory, names a path inside the tree without leaving it
+// ("../../tree/f" leaves it, even when it comes back: the tree has another
+// name on the stream).
+func (c *copier) staysInside(p, target string) bool {
+	rel, err := filepath.Rel(c.root, p)
+	if err != nil {
+		return false
+	}
+	return filepath.IsLocal(filepath.Join(filepath.Dir(rel), target))
 }
 
 // within reports whether the resolved path p is root or below it.
