@@ -51,6 +51,8 @@ var BuiltIn = map[string]string{
 	"ssh":       "github.com/streamtest/streamtest/stream/remote",
 	"container": "github.com/streamtest/streamtest/stream/container",
 	"docker":    "github.com/streamtest/streamtest/stream/container",
+	"sandbox":   "github.com/streamtest/streamtest/stream/sandbox",
+	"bwrap":     "github.com/streamtest/streamtest/stream/sandbox",
 }
 
 // Register makes a stream type available under name and its aliases. It
