@@ -22,7 +22,8 @@
 // Setup starts one bwrap for the stream:
 //
 //	bwrap --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp --bind W W
-//	      --unshare-pid --unshare-ipc --as-pid-1 [--unshare-net] -- <this executable>
+//	      --unshare-pid --unshare-ipc --as-pid-1 --cap-drop CAP_SYS_ADMIN
+//	      [--unshare-net] -- <this executable>
 //
 // whose PID 1 is this executable as the helper "sandbox-init" (package
 // helper). The init holds a socket to the test; Start hands it the block

@@ -187,7 +187,10 @@ func (e *Env) startSandbox(ctx context.Context, bwrapPath, dir string) error {
 		}
 		args = append(args, op, b.src, b.dst)
 	}
-	args = append(args, "--unshare-pid", "--unshare-ipc", "--as-pid-1", "--info-fd", "4", "--chdir", dir)
+	// Without CAP_SYS_ADMIN, a block run by root cannot remount the
+	// system writable.
+	args = append(args, "--unshare-pid", "--unshare-ipc", "--as-pid-1", "--cap-drop", "CAP_SYS_ADMIN",
+		"--info-fd", "4", "--chdir", dir)
 	if e.netNone {
 		args = append(args, "--unshare-net")
 	}
