@@ -30,6 +30,7 @@ import (
 	_ "github.com/streamtest/streamtest/stream/container"
 	_ "github.com/streamtest/streamtest/stream/local"
 	_ "github.com/streamtest/streamtest/stream/remote"
+	_ "github.com/streamtest/streamtest/stream/sandbox"
 )
 
 type command func(ctx context.Context, args []string, stdout, stderr io.Writer) error
