@@ -200,7 +200,10 @@ func (e *Env) Start(ctx context.Context, cmd *stream.Command) (stream.Process, e
 	if err != nil {
 		return nil, err
 	}
-	return p, p.start(ctx)
+	if err := p.start(ctx); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 func safe(s string) string {

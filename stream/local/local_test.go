@@ -295,9 +295,12 @@ func TestStartErrors(t *testing.T) {
 		{"missing relative", stream.Command{Args: []string{"./none"}}, "none"},
 		{"gated missing dir", stream.Command{Args: []string{"true"}, Dir: "no-such-dir", Gated: true}, "no-such-dir"},
 	} {
-		_, err := env.Start(t.Context(), &c.cmd)
+		p, err := env.Start(t.Context(), &c.cmd)
 		if err == nil || !strings.Contains(err.Error(), c.wants) {
 			t.Errorf("%s: Start = %v, want an error naming %q", c.name, err, c.wants)
+		}
+		if p != nil {
+			t.Errorf("%s: Start returned a process with its error", c.name)
 		}
 	}
 }

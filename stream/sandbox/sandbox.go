@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/streamtest/streamtest/stream"
 	"github.com/streamtest/streamtest/stream/gate"
@@ -119,6 +120,9 @@ func (e *Env) Setup(ctx context.Context) error {
 	if e.procs.Closed() {
 		return stream.ErrClosed
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.bwrap != nil {
@@ -203,6 +207,7 @@ func (e *Env) startSandbox(ctx context.Context, bwrapPath, dir string) error {
 	// parent-death signal: see package guard; the init ends with the
 	// control socket instead.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = time.Second // its end does not wait for a stray holder of its stderr
 	err = cmd.Start()
 	infoW.Close()
 	initEnd.Close() // the init's copy alone keeps the socket open
@@ -271,6 +276,7 @@ func (e *Env) stopSandbox() {
 		syscall.Kill(e.initPID, syscall.SIGKILL)
 	}
 	e.conn.Close() // the init also ends when its socket closes
+	e.bwrap.Process.Kill()
 	proctree.KillTagged(e.tag, false)
 	e.mu.Unlock()
 	<-e.bwrapEnd

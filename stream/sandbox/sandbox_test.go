@@ -230,8 +230,12 @@ func TestStartErrors(t *testing.T) {
 		{stream.Command{Args: []string{"true"}, Dir: "no-such-dir"}, "no-such-dir"},
 		{stream.Command{Args: []string{"no-such-program-xyz"}, Gated: true}, "no-such-program-xyz"},
 	} {
-		if _, err := env.Start(t.Context(), &c.cmd); err == nil || !strings.Contains(err.Error(), c.wants) {
+		p, err := env.Start(t.Context(), &c.cmd)
+		if err == nil || !strings.Contains(err.Error(), c.wants) {
 			t.Errorf("Start(%q, dir %q, gated %v) = %v, want an error naming %q", c.cmd.Args, c.cmd.Dir, c.cmd.Gated, err, c.wants)
+		}
+		if p != nil {
+			t.Errorf("Start(%q) returned a process with its error", c.cmd.Args)
 		}
 	}
 }
@@ -311,6 +315,26 @@ func TestCloseKillsBackgroundProcesses(t *testing.T) {
 	}
 	if err := env.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
+	}
+}
+
+func TestSetupHonoursContext(t *testing.T) {
+	needBwrap(t)
+	env, err := sandbox.New(stream.Config{ID: "1", Type: "sandbox"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := env.Setup(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Setup with a cancelled context = %v, want context.Canceled", err)
+	}
+	// Cancelled while bwrap starts: Setup returns, and leaves nothing.
+	ctx, cancel = context.WithCancel(t.Context())
+	time.AfterFunc(time.Millisecond, cancel)
+	if err := env.Setup(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		t.Errorf("Setup cancelled on the way = %v, want nil or context.Canceled", err)
 	}
 }
 
