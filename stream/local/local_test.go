@@ -294,6 +294,7 @@ func TestStartErrors(t *testing.T) {
 		{"not executable", stream.Command{Args: []string{"./plain"}}, "plain"},
 		{"missing relative", stream.Command{Args: []string{"./none"}}, "none"},
 		{"gated missing dir", stream.Command{Args: []string{"true"}, Dir: "no-such-dir", Gated: true}, "no-such-dir"},
+		{"gated missing program", stream.Command{Args: []string{"no-such-program-xyz"}, Gated: true}, "no-such-program-xyz"},
 	} {
 		p, err := env.Start(t.Context(), &c.cmd)
 		if err == nil || !strings.Contains(err.Error(), c.wants) {
