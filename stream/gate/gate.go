@@ -66,6 +66,7 @@ type Gate struct {
 	release, report *os.File // our ends
 	child           []*os.File
 	childOnce       sync.Once
+	childClosed     bool // set once the gate's ends were closed here
 	rd              *bufio.Reader
 
 	mu    sync.Mutex
@@ -134,6 +135,7 @@ func (g *Gate) closeChild() {
 		for _, f := range g.child {
 			f.Close()
 		}
+		g.childClosed = true
 	})
 }
 
@@ -202,6 +204,11 @@ func (g *Gate) Close() (aborted bool) {
 	}
 	g.state = closed
 	g.release.Close()
+	if !g.childClosed {
+		// Never started (or never awaited): nothing will read the report.
+		g.closeChild()
+		g.report.Close()
+	}
 	return true
 }
 

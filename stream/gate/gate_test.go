@@ -185,3 +185,27 @@ func TestLookPath(t *testing.T) {
 		}
 	}
 }
+
+func TestCloseAfterAFailedStartFreesThePipes(t *testing.T) {
+	fds := func() int {
+		ents, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ents)
+	}
+	before := fds()
+	cmd := &exec.Cmd{Path: "true", Args: []string{"true"}, Dir: filepath.Join(t.TempDir(), "missing")}
+	g, err := gate.Wrap(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err == nil {
+		cmd.Wait()
+		t.Fatal("a start in a missing directory succeeded")
+	}
+	g.Close()
+	if after := fds(); after != before {
+		t.Errorf("%d open files before Wrap, %d after Close: the gate's pipes leaked", before, after)
+	}
+}
