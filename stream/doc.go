@@ -26,10 +26,16 @@
 //
 // # The termination contract
 //
-// Close and [Process.Stop] end the whole process tree that the stream started
+// Close and [Stop] end the whole process tree that the stream started
 // (not only the direct child) and remove every resource the stream created:
 // work directories, connections, containers, networks. They remove nothing
 // else. An implementation must also leave nothing behind when the test binary
-// is killed with SIGKILL, by a guard on the stream's side (a parent-death
-// signal, a guard process, a watch on the SSH channel, labels and a reaper).
+// is killed with SIGKILL, by a guard on the stream's side (a guard process,
+// package guard; a watch on the SSH channel; labels and a reaper). A
+// parent-death signal is not one: see package guard.
+//
+// The building blocks of the built-in types are public, for types outside
+// the module too: package proctree (process trees and tags), gate (gated
+// start), guard (clean-up after a killed test binary), sendtree (Send) and
+// helper (this executable re-run as a helper).
 package stream
