@@ -93,3 +93,13 @@ func TestValues(t *testing.T) {
 		t.Errorf("~ not expanded: %q", p)
 	}
 }
+
+func TestValuesEnviron(t *testing.T) {
+	v := stream.Values{"env": map[string]string{"B": "2", "A": "x=y", "C": ""}}
+	if got, want := fmt.Sprint(v.Environ("env")), "[A=x=y B=2 C=]"; got != want {
+		t.Errorf("Environ = %s, want %s (sorted by key)", got, want)
+	}
+	if got := v.Environ("none"); got != nil {
+		t.Errorf("Environ of an absent key = %q, want nil", got)
+	}
+}

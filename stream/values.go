@@ -3,6 +3,7 @@ package stream
 import (
 	"fmt"
 	"path/filepath"
+	"sort"
 	"time"
 )
 
@@ -54,6 +55,22 @@ func (v Values) Strings(key string) []string {
 func (v Values) StringMap(key string) map[string]string {
 	m, _ := v[key].(map[string]string)
 	return m
+}
+
+// Environ returns the map value of key as environment entries, "KEY=value",
+// sorted by key (nil when the key is absent): the usual "env" parameter,
+// ready to append to a process's environment.
+func (v Values) Environ(key string) []string {
+	m := v.StringMap(key)
+	out := make([]string, 0, len(m))
+	for k, val := range m {
+		out = append(out, k+"="+val)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Path returns the path value of key resolved against dir (see Config.Dir),

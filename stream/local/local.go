@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -55,6 +54,7 @@ func New(cfg stream.Config) (stream.Environment, error) {
 		host: cfg.Params.String("host", "127.0.0.1"),
 		root: cfg.Params.Path("work_root", cfg.Dir, ""),
 		tag:  guard.Default().NewTag(),
+		env:  cfg.Params.Environ("env"),
 	}
 	switch n := cfg.Params.String("network", "host"); n {
 	case "host":
@@ -62,15 +62,6 @@ func New(cfg stream.Config) (stream.Environment, error) {
 		e.netNone = true
 	default:
 		return nil, fmt.Errorf("network: want \"host\" or \"none\", got %q", n)
-	}
-	vars := cfg.Params.StringMap("env")
-	keys := make([]string, 0, len(vars))
-	for k := range vars {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		e.env = append(e.env, k+"="+vars[k])
 	}
 	return e, nil
 }

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -86,6 +85,7 @@ func New(cfg stream.Config) (stream.Environment, error) {
 		cfg:     cfg,
 		host:    cfg.Params.String("host", "127.0.0.1"),
 		tag:     guard.Default().NewTag(),
+		env:     cfg.Params.Environ("env"),
 		waiting: map[int]chan message{},
 		running: map[int]*process{},
 	}
@@ -95,15 +95,6 @@ func New(cfg stream.Config) (stream.Environment, error) {
 		e.netNone = true
 	default:
 		return nil, fmt.Errorf("network: want \"host\" or \"none\", got %q", n)
-	}
-	vars := cfg.Params.StringMap("env")
-	keys := make([]string, 0, len(vars))
-	for k := range vars {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		e.env = append(e.env, k+"="+vars[k])
 	}
 	for _, b := range cfg.Params.Strings("binds") {
 		parts := strings.Split(b, ":")
