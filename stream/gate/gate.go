@@ -11,9 +11,9 @@
 //	if err := g.AwaitReady(ctx); err != nil { kill and wait; return err }
 //	...
 //	g.Release()                   // Process.Release: one write, never blocks
-//	g.Close()                     // Process.Signal before Release: abort
+//	g.Abort(sig)                  // Process.Signal before Release: never runs
 //	cmd.Wait()
-//	started, err := g.Started()   // after the end: when the gate opened
+//	exit, err = g.Finish(exit)    // after the end: Started, or killed by sig
 //
 // The gate is this same executable re-run as the helper "gate" (package
 // helper: the program must be built with this package linked, which every
@@ -53,6 +53,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/streamtest/streamtest/stream"
 	"github.com/streamtest/streamtest/stream/helper"
 )
 
@@ -69,8 +70,9 @@ type Gate struct {
 	childClosed     bool // set once the gate's ends were closed here
 	rd              *bufio.Reader
 
-	mu    sync.Mutex
-	state int // parked, released or closed
+	mu      sync.Mutex
+	state   int            // parked, released or closed
+	aborted syscall.Signal // the signal Abort closed the gate for
 
 	firstOnce sync.Once
 	first     chan struct{} // closed when the gate's first line was read
@@ -210,6 +212,36 @@ func (g *Gate) Close() (aborted bool) {
 		g.report.Close()
 	}
 	return true
+}
+
+// Abort is Process.Signal(sig) on a gated process: if the gate is still
+// parked, it closes it (see Close) and reports true, and Finish will
+// report the process as killed by sig, never started. After Release it
+// does nothing and reports false: signal the process then.
+func (g *Gate) Abort(sig syscall.Signal) bool {
+	if !g.Close() {
+		return false
+	}
+	g.mu.Lock()
+	g.aborted = sig
+	g.mu.Unlock()
+	return true
+}
+
+// Finish completes exit, how the gated process ended as its type saw it,
+// once the process ended: Started becomes the instant the gate opened
+// (zero if the program never ran); after Abort, the process ended as
+// killed by Abort's signal, whatever the gate's own status. The error is
+// Started's.
+func (g *Gate) Finish(exit stream.Exit) (stream.Exit, error) {
+	started, err := g.Started()
+	exit.Started = started
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.aborted != 0 {
+		exit = stream.Exit{Code: -1, Signal: g.aborted, Ended: exit.Ended}
+	}
+	return exit, err
 }
 
 // Started returns, once the process ended, the instant the gate opened on

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamtest/streamtest/stream"
 	"github.com/streamtest/streamtest/stream/gate"
 )
 
@@ -207,5 +208,28 @@ func TestCloseAfterAFailedStartFreesThePipes(t *testing.T) {
 	g.Close()
 	if after := fds(); after != before {
 		t.Errorf("%d open files before Wrap, %d after Close: the gate's pipes leaked", before, after)
+	}
+}
+
+func TestAbortAndFinish(t *testing.T) {
+	cmd, g := start(t, t.TempDir(), "sleep", "100")
+	if !g.Abort(syscall.SIGUSR1) {
+		t.Fatal("Abort of a parked gate reported no abort")
+	}
+	cmd.Wait()
+	exit, err := g.Finish(stream.Exit{Code: cmd.ProcessState.ExitCode(), Ended: time.Now()})
+	if err != nil || exit.Signal != syscall.SIGUSR1 || exit.Code != -1 || !exit.Started.IsZero() || exit.Ended.IsZero() {
+		t.Errorf("Finish after Abort = %+v, %v; want killed by SIGUSR1, never started, Ended kept", exit, err)
+	}
+
+	cmd, g = start(t, t.TempDir(), "true")
+	g.Release()
+	if g.Abort(syscall.SIGTERM) {
+		t.Error("Abort after Release reported an abort")
+	}
+	cmd.Wait()
+	exit, err = g.Finish(stream.Exit{Code: 0, Ended: time.Now()})
+	if err != nil || exit.Signal != 0 || exit.Code != 0 || exit.Started.IsZero() {
+		t.Errorf("Finish after Release = %+v, %v; want exit 0 with the gate's start", exit, err)
 	}
 }

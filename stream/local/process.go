@@ -23,8 +23,7 @@ type process struct {
 	pid  int
 
 	mu        sync.Mutex
-	aborted   syscall.Signal // the signal that closed the gate before its release
-	groupGone bool           // the process group is known to have no member left
+	groupGone bool // the process group is known to have no member left
 }
 
 // start starts the command and, when gated, waits for the gate to be
@@ -78,17 +77,11 @@ func (p *process) wait(started time.Time) {
 		err = nil // ended, or left background processes holding its output
 	}
 	if p.gate != nil {
-		// Read only now: see package gate.
-		s, gerr := p.gate.Started()
-		exit.Started = s
+		var gerr error
+		exit, gerr = p.gate.Finish(exit) // the gate's report is read only now
 		if err == nil {
 			err = gerr
 		}
-		p.mu.Lock()
-		if p.aborted != 0 {
-			exit = stream.Exit{Code: -1, Signal: p.aborted, Ended: exit.Ended}
-		}
-		p.mu.Unlock()
 	}
 	if !proctree.GroupAlive(p.pid) {
 		p.forget()
@@ -109,12 +102,10 @@ func (p *process) forget() {
 // process that was not released, it closes the gate instead. See
 // stream.Process.
 func (p *process) Signal(sig syscall.Signal) error {
-	p.mu.Lock()
-	if p.gate != nil && p.gate.Close() {
-		p.aborted = sig
-		p.mu.Unlock()
+	if p.gate != nil && p.gate.Abort(sig) {
 		return nil
 	}
+	p.mu.Lock()
 	gone := p.groupGone
 	p.mu.Unlock()
 	if gone {

@@ -23,9 +23,6 @@ type process struct {
 	gate    *gate.Gate // nil unless gated
 	started time.Time
 
-	mu      sync.Mutex
-	aborted syscall.Signal // the signal that closed the gate before its release
-
 	ours   []*os.File // our ends of the output pipes, closed after the end
 	copies sync.WaitGroup
 }
@@ -190,16 +187,11 @@ func (p *process) exited(ws syscall.WaitStatus, err error) {
 		exit.Code = -1
 	}
 	if p.gate != nil {
-		s, gerr := p.gate.Started() // read only now: see package gate
-		exit.Started = s
+		var gerr error
+		exit, gerr = p.gate.Finish(exit) // the gate's report is read only now
 		if err == nil {
 			err = gerr
 		}
-		p.mu.Lock()
-		if p.aborted != 0 {
-			exit = stream.Exit{Code: -1, Signal: p.aborted, Ended: ended}
-		}
-		p.mu.Unlock()
 	}
 	p.env.procs.Remove(p)
 	p.End(exit, err)
@@ -209,13 +201,9 @@ func (p *process) exited(ws syscall.WaitStatus, err error) {
 // every descendant the init finds; on a gated process that was not
 // released, it closes the gate instead.
 func (p *process) Signal(sig syscall.Signal) error {
-	p.mu.Lock()
-	if p.gate != nil && p.gate.Close() {
-		p.aborted = sig
-		p.mu.Unlock()
+	if p.gate != nil && p.gate.Abort(sig) {
 		return nil
 	}
-	p.mu.Unlock()
 	p.env.signal(p.id, sig)
 	return nil
 }
