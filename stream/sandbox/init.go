@@ -90,6 +90,10 @@ func (in *initState) start(m message, files []*os.File) {
 			f.Close()
 		}
 	}()
+	// Held until "started" is sent: the reaper, which needs it too, cannot
+	// report the process's end before its start.
+	in.mu.Lock()
+	defer in.mu.Unlock()
 	if err := in.fork(m, files); err != nil {
 		in.send(message{Op: "error", ID: m.ID, Err: err.Error()})
 		return
@@ -97,6 +101,7 @@ func (in *initState) start(m message, files []*os.File) {
 	in.send(message{Op: "started", ID: m.ID})
 }
 
+// fork starts the process m asks for; called with in.mu held.
 func (in *initState) fork(m message, files []*os.File) error {
 	if len(m.Args) == 0 {
 		return fmt.Errorf("no program given")
@@ -118,8 +123,6 @@ func (in *initState) fork(m message, files []*os.File) error {
 	for i, f := range files {
 		fds[i] = f.Fd()
 	}
-	in.mu.Lock()
-	defer in.mu.Unlock()
 	pid, err := syscall.ForkExec(path, m.Args, &syscall.ProcAttr{
 		Dir: m.Dir, Env: m.Env, Files: fds,
 		Sys: &syscall.SysProcAttr{Setpgid: true},

@@ -45,10 +45,7 @@ func (p *process) start(ctx context.Context, c *exec.Cmd, cmd *stream.Command) e
 	e.running[p.id] = p
 	e.mu.Unlock()
 	p.started = time.Now()
-	err = e.request(ctx, message{Op: "start", ID: p.id, Path: c.Path, Args: c.Args, Env: c.Env, Dir: c.Dir}, files)
-	for _, f := range theirs {
-		f.Close()
-	}
+	err = e.request(message{Op: "start", ID: p.id, Path: c.Path, Args: c.Args, Env: c.Env, Dir: c.Dir}, files, theirs)
 	if err != nil {
 		e.mu.Lock()
 		delete(e.running, p.id)

@@ -408,26 +408,35 @@ func (e *Env) Start(ctx context.Context, cmd *stream.Command) (stream.Process, e
 	return p, nil
 }
 
-// request sends a start to the init and returns its answer.
-func (e *Env) request(ctx context.Context, m message, files []*os.File) error {
+// request sends a start to the init with files, closes ours (in flight, a
+// file holds its own reference, so the init gets it all the same: and the
+// process's output then ends with the process) and returns the answer.
+func (e *Env) request(m message, files, ours []*os.File) error {
+	closeOurs := func() {
+		for _, f := range ours {
+			f.Close()
+		}
+	}
 	ch := make(chan message, 1)
 	e.mu.Lock()
 	if e.dead || e.conn == nil {
 		e.mu.Unlock()
+		closeOurs()
 		return errors.New("the sandbox is not running")
 	}
 	e.waiting[m.ID] = ch
 	e.mu.Unlock()
-	if err := send(e.conn, m, files); err != nil {
+	err := send(e.conn, m, files)
+	closeOurs()
+	if err != nil {
 		e.mu.Lock()
 		delete(e.waiting, m.ID)
 		e.mu.Unlock()
 		return fmt.Errorf("asking the sandbox's init: %w", err)
 	}
 	// The answer comes at once: the init only forks. It is awaited even
-	// when ctx ends, so that no process is left unknown.
-	r := <-ch
-	if r.Op == "error" {
+	// when the caller's context ends, so that no process is left unknown.
+	if r := <-ch; r.Op == "error" {
 		return errors.New(r.Err)
 	}
 	return nil
