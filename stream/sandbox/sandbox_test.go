@@ -288,7 +288,7 @@ func TestCloseKillsBackgroundProcesses(t *testing.T) {
 	if !exit.Success() {
 		t.Fatal(exit)
 	}
-	pids := waitMarked(t, mark, 2) // they outlive their block
+	waitMarked(t, mark, 2) // they outlive their block
 	running, err := env.Start(t.Context(), &stream.Command{Args: []string{"sleep", "100"}})
 	if err != nil {
 		t.Fatal(err)
@@ -301,12 +301,9 @@ func TestCloseKillsBackgroundProcesses(t *testing.T) {
 	if err != nil || exit.Signal == 0 {
 		t.Errorf("a block running at Close ended with %+v, %v; want killed by a signal", exit, err)
 	}
+	// Marked processes are found by their mark, not their pid: a pid may
+	// be reused at once on a busy machine.
 	waitMarked(t, mark, 0)
-	for _, pid := range pids {
-		if proctree.Alive(pid) {
-			t.Errorf("pid %d alive after Close", pid)
-		}
-	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("work dir %s still there after Close: %v", dir, err)
 	}
