@@ -13,7 +13,7 @@
 //
 //	type: sandbox
 //	host: 127.0.0.1        # the address other streams use to reach this one
-//	network: none          # a network namespace of its own, with only a loopback
+//	network: none          # a network namespace of its own: no route anywhere
 //	env: {KEY: value}      # added to every block's environment
 //	binds: [/data:/data:ro, ./out:/out]   # more of this machine, writable unless :ro
 //

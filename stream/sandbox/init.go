@@ -12,6 +12,7 @@ import (
 	"github.com/streamtest/streamtest/stream/gate"
 	"github.com/streamtest/streamtest/stream/helper"
 	"github.com/streamtest/streamtest/stream/proctree"
+	"golang.org/x/sys/unix"
 )
 
 const initHelper = "sandbox-init"
@@ -33,6 +34,12 @@ func initMain(args []string) int {
 		return 1
 	}
 	in := &initState{conn: c.(*net.UnixConn), leaders: map[int]int{}, groups: map[int]int{}}
+	if len(args) > 0 && args[0] == "-net=none" {
+		if err := loopbackDown(); err != nil {
+			in.send(message{Op: "error", Err: "network none: taking the loopback down: " + err.Error()})
+			return 1
+		}
+	}
 	sigchld := make(chan os.Signal, 1)
 	signal.Notify(sigchld, syscall.SIGCHLD)
 	go func() {
@@ -153,4 +160,25 @@ func (in *initState) reap() {
 			in.send(message{Op: "exit", ID: id, Status: uint32(ws)})
 		}
 	}
+}
+
+// loopbackDown takes the interface lo of the namespace down: bwrap brings
+// it up, but a stream with network none reaches nothing, not even an
+// address of its own, as local streams with network none (so 127.0.0.1,
+// another stream's host, is out of reach too).
+func loopbackDown() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return err
+	}
+	ifr.SetUint16(ifr.Uint16() &^ unix.IFF_UP)
+	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
 }

@@ -30,7 +30,7 @@ func init() {
 		Aliases: []string{"bwrap"},
 		Params: []stream.Param{
 			{Name: "host", Kind: stream.String, Doc: "the address other streams use to reach this stream", Default: "127.0.0.1"},
-			{Name: "network", Kind: stream.String, Doc: `"host" shares this machine's network; "none" gives the stream a network namespace of its own with only a loopback`, Default: "host"},
+			{Name: "network", Kind: stream.String, Doc: `"host" shares this machine's network; "none" gives the stream a network namespace of its own with no route anywhere (its loopback is down)`, Default: "host"},
 			{Name: "env", Kind: stream.StringMap, Doc: "environment variables added to every block"},
 			{Name: "binds", Kind: stream.Strings, Doc: `more directories of this machine in the sandbox, each "src:dst" (writable) or "src:dst:ro"`},
 		},
@@ -190,6 +190,9 @@ func (e *Env) startSandbox(ctx context.Context, bwrapPath, dir string) error {
 		args = append(args, "--unshare-net")
 	}
 	args = append(args, "--", exe)
+	if e.netNone {
+		args = append(args, "-net=none")
+	}
 	cmd := exec.Command(bwrapPath, args...)
 	cmd.Env = append(h.Env, proctree.TagEnv(e.tag))
 	cmd.ExtraFiles = []*os.File{initEnd, infoW} // fd 3 and 4
@@ -227,7 +230,10 @@ func (e *Env) startSandbox(ctx context.Context, bwrapPath, dir string) error {
 			return
 		}
 		m, _, err := receive(conn, make([]byte, 4096), nil)
-		if err != nil || m.Op != "ready" {
+		switch {
+		case err == nil && m.Op == "error":
+			err = errors.New(m.Err)
+		case err != nil || m.Op != "ready":
 			err = errors.New("the sandbox did not start")
 		}
 		ch <- started{info.ChildPID, err}

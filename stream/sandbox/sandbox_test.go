@@ -336,10 +336,24 @@ func TestSetupHonoursContext(t *testing.T) {
 }
 
 func TestNetworkNone(t *testing.T) {
+	if _, err := exec.LookPath("ping"); err != nil {
+		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
+			t.Fatal("CI=true and ping is missing: apt-get install iputils-ping")
+		}
+		t.Skip("skipping: ping is missing (apt-get install iputils-ping)")
+	}
 	env := newEnv(t, stream.Values{"network": "none"})
 	_, out, _ := run(t, env, `cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' '`)
 	if strings.TrimSpace(out) != "lo" {
 		t.Errorf("interfaces in a sandbox with network none: %q, want only lo", out)
+	}
+	// Not even its own loopback: 127.0.0.1, the host of other streams, is
+	// out of reach, as from a local stream with network none.
+	if exit, out, errs := run(t, env, `ping -c 1 -W 1 127.0.0.1`); exit.Success() {
+		t.Errorf("ping 127.0.0.1 from a sandbox with network none succeeded: %s%s", out, errs)
+	}
+	if exit, out, errs := run(t, newEnv(t, nil), `ping -c 1 -W 1 127.0.0.1`); !exit.Success() {
+		t.Errorf("ping 127.0.0.1 from a sandbox with network host failed: %v %s%s", exit, out, errs)
 	}
 }
 
