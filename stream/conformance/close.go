@@ -28,8 +28,15 @@ func (s *suite) closeKillsTrees(t *testing.T) {
 	// one in a session of its own.
 	out2 := &output{}
 	p2 := s.start(t, a, &stream.Command{Args: s.tree(`trap "" TERM; `), Stdout: out2})
-	pids = append(pids, s.awaitPIDs(t, out2, 3, "the running block")...)
-	was := s.running(t, a, pids, "before Close")
+	was := s.treeRunning(t, a, out2, "the running block")
+	// The finished block's process should live until Close (that is
+	// background/outlives-block); if it does not, Close is checked on the
+	// rest.
+	if seen := s.procs(t, a, pids); alive(seen, pids[0], seen[pids[0]]) {
+		was[pids[0]] = seen[pids[0]]
+	} else {
+		t.Errorf("the background process %d of a finished block is not running before Close (%v): it should live until the stream closes", pids[0], seen[pids[0]])
+	}
 
 	if err := s.close(t, a); err != nil {
 		t.Errorf("Close: %v", err)
@@ -43,7 +50,7 @@ func (s *suite) closeKillsTrees(t *testing.T) {
 		return
 	}
 	b := s.fresh(t)
-	s.awaitGone(t, b, was, "the trees of the closed stream's blocks, seen from a second stream")
+	s.awaitGone(t, b, was, "the closed stream's trees, seen from a second stream")
 }
 
 func (s *suite) closeRemovesWorkDir(t *testing.T) {
@@ -98,7 +105,7 @@ func (s *suite) closeDetached(t *testing.T) {
 		t.Errorf("Close: %v", err)
 	}
 	b := s.fresh(t)
-	s.awaitGone(t, b, was, "a detached daemon of the closed stream, seen from a second stream")
+	s.awaitGone(t, b, was, "the closed stream's detached daemon, seen from a second stream")
 }
 
 func (s *suite) closeIdempotent(t *testing.T) {

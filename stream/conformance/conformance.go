@@ -23,9 +23,9 @@
 //
 // What the suite needs of a stream: Linux (it reads /proc/PID/stat and
 // /proc/PID/cmdline on the stream to see process trees), /bin/sh and the
-// POSIX tools awk, cat, chmod, grep, ls, mkdir, sleep and tr, plus setsid
-// (util-linux or busybox). Every wait is bounded by Options.Timeout; on a
-// local stream the whole suite takes a few seconds.
+// POSIX tools awk, cat, chmod, false, ls, mkdir, sleep, tr and true, plus
+// setsid (util-linux or busybox). Every wait is bounded by Options.Timeout;
+// on a local stream the whole suite takes a few seconds.
 package conformance
 
 import (
@@ -346,7 +346,7 @@ func (s *suite) eventually(t testing.TB, what string, check func() (bool, string
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: still not so after %v: %s", what, s.timeout, state)
+			t.Fatalf("%s: not so within %v (%s)", what, s.timeout, state)
 		}
 		time.Sleep(pollEvery)
 	}

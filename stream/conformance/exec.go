@@ -115,11 +115,15 @@ func (s *suite) stdioApart(t *testing.T) {
 
 // numbered returns n lines "%07d\n" from 0: what numberedAwk prints.
 func numbered(n int) []byte {
-	var b bytes.Buffer
+	b := make([]byte, 0, 8*n)
+	line := []byte("0000000\n")
 	for i := range n {
-		fmt.Fprintf(&b, "%07d\n", i)
+		for j, v := 6, i; j >= 0; j, v = j-1, v/10 {
+			line[j] = byte('0' + v%10)
+		}
+		b = append(b, line...)
 	}
-	return b.Bytes()
+	return b
 }
 
 const numberedAwk = `awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) printf "%07d\n", i }'`

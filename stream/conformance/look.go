@@ -78,14 +78,15 @@ func (s *suite) running(t testing.TB, e stream.Environment, pids []int, what str
 	return seen
 }
 
-// awaitGone waits until none of the processes seen in was lives on e.
+// awaitGone waits until none of the processes seen in was lives on e;
+// what names them.
 func (s *suite) awaitGone(t testing.TB, e stream.Environment, was map[int]proc, what string) {
 	t.Helper()
 	pids := make([]int, 0, len(was))
 	for pid := range was {
 		pids = append(pids, pid)
 	}
-	s.eventually(t, what, func() (bool, string) {
+	s.eventually(t, what+": every process gone", func() (bool, string) {
 		now := s.procs(t, e, pids)
 		var left []string
 		for _, pid := range pids {

@@ -112,14 +112,23 @@ func (s *suite) tree(prefix string) []string {
 	return []string{"/bin/sh", "-c", prefix + "sleep " + l + " & a=$!; setsid sleep " + l + " & b=$!; echo pids $$ $a $b; wait"}
 }
 
+// treeRunning waits until the tree that out reports runs on e, its third
+// process in a session of its own, and returns what it saw of the tree.
+func (s *suite) treeRunning(t testing.TB, e stream.Environment, out *output, what string) map[int]proc {
+	t.Helper()
+	pids := s.awaitPIDs(t, out, 3, what)
+	var was map[int]proc
+	s.eventually(t, what+": the child in a session of its own", func() (bool, string) {
+		was = s.running(t, e, pids, what)
+		return was[pids[2]].Session == pids[2], fmt.Sprint(was)
+	})
+	return was
+}
+
 func (s *suite) signalTree(t *testing.T) {
 	out := &output{}
 	p := s.start(t, s.env, &stream.Command{Args: s.tree(""), Stdout: out})
-	pids := s.awaitPIDs(t, out, 3, "the block")
-	was := s.running(t, s.env, pids, "before the signal")
-	if was[pids[2]].Session == was[pids[0]].Session {
-		t.Fatalf("setsid did not give the child a session of its own: %v", was)
-	}
+	was := s.treeRunning(t, s.env, out, "the block")
 	if err := p.Signal(syscall.SIGUSR1); err != nil {
 		s.note(t, "Signal", err)
 		t.Fatalf("Signal: %v", err)
@@ -209,7 +218,7 @@ func (s *suite) stopTerm(t *testing.T) {
 	const grace = 5 * time.Second
 	out := &output{}
 	p := s.start(t, s.env, &stream.Command{Args: s.tree(""), Stdout: out})
-	was := s.running(t, s.env, s.awaitPIDs(t, out, 3, "the block"), "the block")
+	was := s.treeRunning(t, s.env, out, "the block")
 	t0 := time.Now()
 	if err := stream.Stop(p, grace); err != nil {
 		t.Fatalf("Stop: %v", err)
@@ -226,7 +235,7 @@ func (s *suite) stopTermIgnored(t *testing.T) {
 	const grace = 300 * time.Millisecond
 	out := &output{}
 	p := s.start(t, s.env, &stream.Command{Args: s.tree(`trap "" TERM; `), Stdout: out})
-	was := s.running(t, s.env, s.awaitPIDs(t, out, 3, "the block"), "the block")
+	was := s.treeRunning(t, s.env, out, "the block")
 	t0 := time.Now()
 	var err error
 	if !s.bounded(func() { err = stream.Stop(p, grace) }) {
