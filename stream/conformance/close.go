@@ -120,7 +120,7 @@ func (s *suite) closeIdempotent(t *testing.T) {
 }
 
 func (s *suite) closeBeforeSetup(t *testing.T) {
-	a := s.open(t)
+	a := s.openEnv(t)
 	if err := s.close(t, a); err != nil {
 		t.Errorf("Close before Setup: %v", err)
 	}

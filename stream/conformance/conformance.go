@@ -88,7 +88,7 @@ func Test(t *testing.T, open func(t *testing.T) stream.Environment, opts Options
 	// type under test fail to kill them.
 	s.long = int(10 * s.timeout / time.Second)
 
-	s.env = open(t)
+	s.env = s.openEnv(t)
 	t.Cleanup(func() {
 		if err := s.close(t, s.env); err != nil {
 			t.Errorf("Close of the shared Environment: %v", err)
@@ -216,11 +216,21 @@ func (s *suite) setUp(t testing.TB, e stream.Environment) {
 	}
 }
 
+// openEnv calls open, failing t if it returns nil.
+func (s *suite) openEnv(t *testing.T) stream.Environment {
+	t.Helper()
+	e := s.open(t)
+	if e == nil {
+		t.Fatal("open returned a nil Environment")
+	}
+	return e
+}
+
 // fresh opens and sets up an Environment of its own for t, closed when t
 // ends.
 func (s *suite) fresh(t *testing.T) stream.Environment {
 	t.Helper()
-	e := s.open(t)
+	e := s.openEnv(t)
 	t.Cleanup(func() {
 		if err := s.close(t, e); err != nil {
 			t.Errorf("Close: %v", err)

@@ -33,7 +33,7 @@ func (s *suite) setupWorkDir(t *testing.T) {
 }
 
 func (s *suite) setupCancelled(t *testing.T) {
-	e := s.open(t)
+	e := s.openEnv(t)
 	t.Cleanup(func() { s.close(t, e) })
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

@@ -32,5 +32,10 @@ func opener(t *testing.T, name string, params stream.Values, dir string) func(t 
 }
 
 func TestLocal(t *testing.T) {
-	conformance.Test(t, opener(t, "local", nil, ""), conformance.Options{SameHost: true, KillsDetached: true})
+	open := opener(t, "local", nil, "")
+	opts := conformance.Options{SameHost: true, KillsDetached: true}
+	if fault != "" { // a child of TestSuiteCatches
+		open, opts.Timeout = faulty(open, fault), 3*time.Second
+	}
+	conformance.Test(t, open, opts)
 }
