@@ -165,11 +165,14 @@ func (s *suite) closedErrors(t *testing.T) {
 		}
 		want("Start (Gated "+strconv.FormatBool(gated)+")", err)
 	}
-	f := filepath.Join(t.TempDir(), "file")
+	// The destination is absolute, in a directory of the test's: a type
+	// that wrote there anyway (with no WorkDir left) writes nowhere else.
+	dir := t.TempDir()
+	f := filepath.Join(dir, "file")
 	if err := os.WriteFile(f, []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	want("Send", s.send(t, a, f, "file"))
+	want("Send", s.send(t, a, f, filepath.Join(dir, "sent")))
 }
 
 // managerPrefix is what the manager (package streamtest) puts before a
