@@ -86,7 +86,7 @@ func Test(t *testing.T, open func(t *testing.T) stream.Environment, opts Options
 	// The suite's sleeping processes outlive every bound by far, so that a
 	// process found dead was killed; and still end by themselves, should a
 	// type under test fail to kill them.
-	s.long = int(10 * s.timeout / time.Second)
+	s.long = max(10, int(10*s.timeout/time.Second))
 
 	s.env = s.openEnv(t)
 	t.Cleanup(func() {
