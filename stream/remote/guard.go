@@ -38,17 +38,28 @@ const CutLinkBound = (watchdogChecks + 2) * time.Second
 // It reads lines from the SSH channel:
 //
 //	h        a heartbeat: the watchdog counts them in base/h
-//	s N P    send signal number N to process group P (a block's)
+//	s N P    send signal number N to block P's tree
 //	q        Close: clean up and end
 //
-// When q comes, or the input ends (the connection is gone, the test binary
-// was killed), or the watchdog sees no heartbeat for watchdogChecks
-// seconds, it kills every process group registered in base/run (each
-// block's wrapper registers its own) and removes the base directory. It
-// uses only shell built-ins in its loop, and sleep in the watchdog.
+// A block's tree is its process group P (the wrapper registers it in
+// base/run) and every descendant of the group's processes, those that made
+// a session of their own included (ps, awk). When q comes, or the input
+// ends (the connection is gone, the test binary was killed), or the
+// watchdog sees no heartbeat for watchdogChecks seconds, it kills every
+// registered block's tree and removes the base directory. Its loop uses
+// only shell built-ins but for signals; the watchdog runs sleep.
 var guardScript = `b=$(mktemp -d "${TMPDIR:-/tmp}/streamtest.XXXXXXXXXX") || exit 1
-mkdir "$b/work" "$b/run" || { rm -rf "$b"; exit 1; }
-k() { for f in "$b"/run/*; do p=${f##*/}; case $p in ''|*[!0-9]*) ;; *) kill -9 -"$p" 2>/dev/null;; esac; done; rm -rf "$b"; }
+mkdir -m 700 "$b/work" "$b/run" || { rm -rf "$b"; exit 1; }
+t() { s=$1; shift
+  d=$(ps -e -o pid= -o ppid= -o pgid= 2>/dev/null | awk -v g=" $* " '
+    { p[NR]=$1; q[NR]=$2; if (index(g, " " $3 " ")) m[$1]=1 }
+    END { do { c=0; for (i=1; i<=NR; i++) if (!(p[i] in m) && (q[i] in m)) { m[p[i]]=1; c=1 } } while (c)
+          for (i in m) printf "%s ", i }')
+  for g in "$@"; do kill -$s -$g 2>/dev/null; done
+  [ -z "$d" ] || kill -$s $d 2>/dev/null
+}
+k() { set --; for f in "$b"/run/*; do p=${f##*/}; case $p in ''|*[!0-9]*) ;; *) set -- "$@" "$p";; esac; done
+  [ $# -eq 0 ] || t 9 "$@"; rm -rf "$b"; }
 ( l=; n=0
   while sleep 1; do
     x=; read -r x <"$b/h" 2>/dev/null
@@ -61,7 +72,7 @@ n=0
 while read -r c a p; do
   case $c in
   h) n=$((n+1)); echo $n >"$b/h" ;;
-  s) kill -$a -$p 2>/dev/null ;;
+  s) t $a $p ;;
   q) break ;;
   esac
 done
