@@ -46,7 +46,8 @@ const CutLinkBound = (watchdogChecks + 2) * time.Second
 // a session of their own included (ps, awk). When q comes, or the input
 // ends (the connection is gone, the test binary was killed), or the
 // watchdog sees no heartbeat for watchdogChecks seconds, it kills every
-// registered block's tree and removes the base directory. Its loop uses
+// registered block's tree and removes the base directory (read-only
+// directories in it included). Its loop uses
 // only shell built-ins but for signals; the watchdog runs sleep.
 var guardScript = `b=$(mktemp -d "${TMPDIR:-/tmp}/streamtest.XXXXXXXXXX") || exit 1
 mkdir -m 700 "$b/work" "$b/run" || { rm -rf "$b"; exit 1; }
@@ -59,7 +60,8 @@ t() { s=$1; shift
   [ -z "$d" ] || kill -$s $d 2>/dev/null
 }
 k() { set --; for f in "$b"/run/*; do p=${f##*/}; case $p in ''|*[!0-9]*) ;; *) set -- "$@" "$p";; esac; done
-  [ $# -eq 0 ] || t 9 "$@"; rm -rf "$b"; }
+  [ $# -eq 0 ] || t 9 "$@"
+  rm -rf "$b" 2>/dev/null || { chmod -R u+rwx "$b"; rm -rf "$b"; }; }
 ( l=; n=0
   while sleep 1; do
     x=; read -r x <"$b/h" 2>/dev/null

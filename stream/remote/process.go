@@ -32,7 +32,7 @@ type process struct {
 
 	mu       sync.Mutex
 	pgid     int            // the block's process group on the host
-	started  time.Time      // non-gated: when the wrapper said it runs the program
+	started  time.Time      // non-gated: when the host took the command
 	released bool           // the gate line was written
 	gateSig  syscall.Signal // the signal that closed the gate instead of opening it
 	gateAt   time.Time      // gated: when the gate opened, on the host's clock
@@ -65,7 +65,7 @@ func (e *Env) Start(ctx context.Context, cmd *stream.Command) (stream.Process, e
 	if err != nil {
 		return nil, err
 	}
-	p := &process{e: e, g: g, ch: ch, gated: cmd.Gated, stdin: cmd.Stdin}
+	p := &process{e: e, g: g, ch: ch, gated: cmd.Gated, stdin: cmd.Stdin, started: time.Now()}
 	// The preamble goes first; the program's input follows it, or, gated,
 	// follows the gate line that Release writes.
 	if _, err := ch.Write(pre); err != nil {
@@ -220,7 +220,6 @@ func (p *process) readStderr(r *bufio.Reader, w io.Writer, ready chan<- error) {
 		case "ready":
 			p.mu.Lock()
 			p.pgid, _ = strconv.Atoi(arg)
-			p.started = time.Now()
 			p.mu.Unlock()
 			tell(nil)
 			if !p.gated {
