@@ -108,9 +108,12 @@ func TestWrapperLine(t *testing.T) {
 }
 
 func TestPreamble(t *testing.T) {
-	for _, env := range [][]string{{"1A=x"}, {"A-B=x"}, {"novalue"}, {"_st_b=x"}, {"A=a\x00b"}} {
-		if _, err := preamble(env, "S"); err == nil {
+	for _, env := range [][]string{{"1A=x-secret"}, {"A-B=x-secret"}, {"novalue"}, {"_st_b=x-secret"}, {"A=a\x00b-secret"}} {
+		_, err := preamble(env, "S")
+		if err == nil {
 			t.Errorf("preamble(%q): no error", env)
+		} else if strings.Contains(err.Error(), "secret") {
+			t.Errorf("preamble(%q): the error shows the value: %v", env, err)
 		}
 	}
 	if _, err := preamble([]string{"A=x\nS\ny"}, "S"); err == nil {
@@ -140,7 +143,7 @@ func TestUnitStartErrors(t *testing.T) {
 		{stream.Command{Args: []string{"true"}, Dir: "nope"}, "directory " + e.WorkDir() + "/nope does not exist"},
 		{stream.Command{Args: []string{"true"}, Dir: "/nonexistent-dir"}, "directory /nonexistent-dir does not exist"},
 		{stream.Command{Args: []string{"true"}, Gated: true, Dir: "nope"}, "does not exist"},
-		{stream.Command{Args: []string{"true"}, Env: []string{"BAD NAME=1"}}, "not NAME=value"},
+		{stream.Command{Args: []string{"true"}, Env: []string{"BAD NAME=1"}}, "not a shell variable name"},
 		{stream.Command{}, "no program given"},
 	}
 	for _, tc := range tests {

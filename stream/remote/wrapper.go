@@ -103,12 +103,16 @@ func wrapperLine(base, sentinel string, gated bool, dir string, args []string) s
 func preamble(env []string, sentinel string) ([]byte, error) {
 	var b bytes.Buffer
 	for _, kv := range env {
+		// Errors name the entry, never its value.
 		name, _, ok := strings.Cut(kv, "=")
-		if !ok || !validName(name) {
-			return nil, fmt.Errorf("environment entry %q is not NAME=value with a shell variable name", kv)
+		if !ok {
+			return nil, fmt.Errorf("environment entry %q is not NAME=value", name)
+		}
+		if !validName(name) {
+			return nil, fmt.Errorf("environment entry %q: the name is not a shell variable name", name)
 		}
 		if strings.HasPrefix(name, "_st_") {
-			return nil, fmt.Errorf("environment entry %q: names starting with _st_ are the block wrapper's", kv)
+			return nil, fmt.Errorf("environment entry %s: names starting with _st_ are the block wrapper's", name)
 		}
 		if strings.ContainsRune(kv, 0) {
 			return nil, fmt.Errorf("environment entry %s holds a NUL byte", name)
