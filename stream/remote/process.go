@@ -36,6 +36,8 @@ type process struct {
 	released bool           // the gate line was written
 	gateSig  syscall.Signal // the signal that closed the gate instead of opening it
 	gateAt   time.Time      // gated: when the gate opened, on the host's clock
+
+	tail bytes.Buffer // the start of stderr, for a wrapper that ended early
 }
 
 // controlByte starts the wrapper's report lines on stderr.
@@ -75,42 +77,8 @@ func (e *Env) Start(ctx context.Context, cmd *stream.Command) (stream.Process, e
 	if !cmd.Gated {
 		go p.copyStdin()
 	}
-	out := newOutput(cmd.Stdout)
-	errOut := newOutput(cmd.Stderr)
-	var tail bytes.Buffer
-	ready := make(chan error, 1)
-	var copies sync.WaitGroup
-	copies.Add(2)
-	go func() {
-		defer copies.Done()
-		io.Copy(out, ch)
-	}()
-	go func() {
-		defer copies.Done()
-		p.readStderr(bufio.NewReader(ch.Stderr()), io.MultiWriter(errOut, &limitWriter{w: &tail, n: 2048}), ready)
-	}()
-	ended := make(chan struct{})
-	go func() {
-		p.wait(status, &copies, out, errOut)
-		close(ended)
-	}()
-
-	select {
-	case err = <-ready:
-	case <-ctx.Done():
-		ch.Close() // a wrapper still reading its preamble ends
-		return nil, ctx.Err()
-	}
-	switch {
-	case err == errNotReady:
-		<-ended
-		x, werr := p.Wait()
-		if werr != nil {
-			return nil, werr
-		}
-		return nil, fmt.Errorf("the block's wrapper ended (%v) before it ran %s: %s", x, cmd.Args[0], strings.TrimSpace(tail.String()))
-	case err != nil:
-		<-ended // the wrapper ends at once: nothing is left
+	ready, ended := p.copyOutput(status, cmd.Stdout, cmd.Stderr)
+	if err := p.awaitReady(ctx, ready, ended, cmd.Args[0]); err != nil {
 		return nil, err
 	}
 	if err := e.procs.Add(p); err != nil {
@@ -123,6 +91,55 @@ func (e *Env) Start(ctx context.Context, cmd *stream.Command) (stream.Process, e
 		e.procs.Remove(p)
 	}()
 	return p, nil
+}
+
+// copyOutput copies the block's output to stdout and stderr, less the
+// wrapper's reports, and waits for its end in the background. ready says
+// whether the wrapper is ready; ended is closed once the process's end is
+// recorded.
+func (p *process) copyOutput(status <-chan stream.Exit, stdout, stderr io.Writer) (ready <-chan error, ended <-chan struct{}) {
+	out, errOut := newOutput(stdout), newOutput(stderr)
+	r := make(chan error, 1)
+	var copies sync.WaitGroup
+	copies.Add(2)
+	go func() {
+		defer copies.Done()
+		io.Copy(out, p.ch)
+	}()
+	go func() {
+		defer copies.Done()
+		p.readStderr(bufio.NewReader(p.ch.Stderr()), io.MultiWriter(errOut, &limitWriter{w: &p.tail, n: 2048}), r)
+	}()
+	e := make(chan struct{})
+	go func() {
+		p.wait(status, &copies, out, errOut)
+		close(e)
+	}()
+	return r, e
+}
+
+// awaitReady waits for the wrapper's first report: the program is about
+// to run (or, gated, parked), or why not.
+func (p *process) awaitReady(ctx context.Context, ready <-chan error, ended <-chan struct{}, program string) error {
+	var err error
+	select {
+	case err = <-ready:
+	case <-ctx.Done():
+		p.ch.Close() // a wrapper still reading its preamble ends
+		return ctx.Err()
+	}
+	switch {
+	case err == errNotReady:
+		<-ended
+		x, werr := p.Wait()
+		if werr != nil {
+			return werr
+		}
+		return fmt.Errorf("the block's wrapper ended (%v) before it ran %s: %s", x, program, strings.TrimSpace(p.tail.String()))
+	case err != nil:
+		<-ended // the wrapper ends at once: nothing is left
+	}
+	return err
 }
 
 var errNotReady = errors.New("the wrapper ended before it was ready")
