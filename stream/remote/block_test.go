@@ -461,3 +461,56 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestCutLinkBound(t *testing.T) {
+	for _, tc := range []struct {
+		keepalive time.Duration
+		checks    int
+		bound     time.Duration
+	}{
+		{0, 3, 5 * time.Second},
+		{500 * time.Millisecond, 3, 5 * time.Second},
+		{3 * time.Second, 3, 5 * time.Second},
+		{3500 * time.Millisecond, 4, 6 * time.Second},
+		{defaultKeepalive, 5, 7 * time.Second},
+	} {
+		if n, b := watchdogChecks(tc.keepalive), CutLinkBound(tc.keepalive); n != tc.checks || b != tc.bound {
+			t.Errorf("keepalive %v: %d checks, bound %v; want %d, %v", tc.keepalive, n, b, tc.checks, tc.bound)
+		}
+	}
+}
+
+// TestUnitWatchdog stops the client's heartbeats with the connection up, as
+// a frozen client or a link that carries nothing would: the host's guard
+// kills the blocks' trees and removes the work directory within
+// CutLinkBound.
+func TestUnitWatchdog(t *testing.T) {
+	params := unitParams(newTestServer(t))
+	params["keepalive"] = 500 * time.Millisecond
+	e, _ := newUnitEnv(t, params)
+	if err := e.Setup(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	m := marker()
+	p := sleeper(t, e, m)
+	base := filepath.Dir(e.WorkDir())
+	e.mu.Lock()
+	close(e.stopKA) // the heartbeats (and keepalives) stop
+	e.stopKA = nil
+	e.mu.Unlock()
+	start := time.Now()
+	bound := CutLinkBound(e.s.keepalive)
+	waitGone(t, "sleep "+m, bound, "after the heartbeats stopped")
+	for remoteExists(base) && time.Since(start) < bound {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if remoteExists(base) {
+		t.Errorf("%s left behind %v after the heartbeats stopped", base, bound)
+	}
+	if took := time.Since(start); took < time.Duration(minWatchdogChecks-1)*time.Second {
+		t.Errorf("the guard cleaned up %v after the last heartbeat: before %d s of silence", took, minWatchdogChecks-1)
+	}
+	if x, err := p.Wait(); err != nil || x.Signal != syscall.SIGKILL {
+		t.Errorf("the block: %+v, %v; want killed by SIGKILL", x, err)
+	}
+}

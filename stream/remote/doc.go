@@ -62,7 +62,9 @@
 // included). When Close asks, when the connection ends (the test binary
 // was killed), or when its watchdog misses the client's heartbeat (a cut
 // link, a frozen client), it kills every registered block's tree and
-// removes the work directory: after a cut link, within [CutLinkBound].
+// removes the work directory: after a cut link, within [CutLinkBound] (5 s
+// for a keepalive up to 3 s, keepalive + 2 s beyond: both sides give up on
+// the same silence).
 //
 // What is not cleaned up: daemons that detached and were re-parented away
 // from the block (setsid, then their parent left), and what blocks wrote
@@ -71,7 +73,7 @@
 // # Limits
 //
 // Env entries must be NAME=value with a shell variable name, not starting
-// with _st_ (the wrapper's own). A test binary frozen for more than about 3 s
-// (a debugger at a breakpoint) misses its heartbeats: the host then kills
-// the stream's processes.
+// with _st_ (the wrapper's own). A test binary frozen for longer than the
+// keepalive (at least 3 s; a debugger at a breakpoint) misses its
+// heartbeats: the host then kills the stream's processes.
 package remote

@@ -111,14 +111,16 @@ func TestLabFaultLinkCut(t *testing.T) {
 	_, err := proc.Wait()
 	checkCause(t, err, h.Addr, cut, 3*time.Second, "no answer to a keepalive")
 	// The host's guard misses the heartbeats and cleans up, with the link
-	// still down, within CutLinkBound of the cut; the lab's sshd would
-	// notice only after ClientAliveInterval × ClientAliveCountMax (6 s).
-	waitGone(t, "sleep "+m, time.Until(cut.Add(CutLinkBound)), "after the link was cut")
-	for remoteExists(base) && time.Since(cut) < CutLinkBound {
+	// still down, within CutLinkBound of the cut (5 s for this keepalive);
+	// the lab's sshd would notice only after ClientAliveInterval ×
+	// ClientAliveCountMax (6 s).
+	bound := CutLinkBound(p["keepalive"].(time.Duration))
+	waitGone(t, "sleep "+m, time.Until(cut.Add(bound)), "after the link was cut")
+	for remoteExists(base) && time.Since(cut) < bound {
 		time.Sleep(50 * time.Millisecond)
 	}
 	if remoteExists(base) {
-		t.Errorf("work directory %s left behind %v after the cut", base, CutLinkBound)
+		t.Errorf("work directory %s left behind %v after the cut", base, bound)
 	}
 	t.Logf("the host was clean %v after the cut", time.Since(cut).Round(10*time.Millisecond))
 }

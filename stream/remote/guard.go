@@ -18,21 +18,32 @@ import (
 )
 
 // The host-side guard's watchdog: the client writes a heartbeat line every
-// heartbeatEvery; the guard checks once a second and, after watchdogChecks
-// checks in a row without a new one, kills every process group the
-// stream's blocks started and removes the work directory. So a host whose
-// link to the test was cut is clean within watchdogChecks+1 seconds of the
-// cut (the last heartbeat came at most heartbeatEvery before it), whatever
-// the SSH server's own ClientAlive settings: CutLinkBound.
+// heartbeatEvery; the guard checks once a second and, after a number of
+// checks in a row without a new one (watchdogChecks), kills every process
+// group the stream's blocks started and removes the work directory,
+// whatever the SSH server's own ClientAlive settings.
 const (
-	heartbeatEvery = 500 * time.Millisecond
-	watchdogChecks = 3
+	heartbeatEvery    = 500 * time.Millisecond
+	minWatchdogChecks = 3
 )
 
-// CutLinkBound is how soon after the link to a host is cut (the test
-// binary frozen, the network gone) the host has killed the processes of
-// the stream's blocks and removed its work directory.
-const CutLinkBound = (watchdogChecks + 2) * time.Second
+// watchdogChecks is how many seconds of silence make the host's guard
+// clean up: as long as the client's keepalive waits for an answer (both
+// sides give up on the same silence, so a slow link can be given more
+// patience), at least minWatchdogChecks.
+func watchdogChecks(keepalive time.Duration) int {
+	return max(int((keepalive+time.Second-1)/time.Second), minWatchdogChecks)
+}
+
+// CutLinkBound is how soon after the link to a host is cut (the network
+// gone, the test binary frozen) the host has killed the processes of the
+// stream's blocks and removed its work directory, for a stream with the
+// keepalive parameter keepalive: its watchdog's checks, plus the next
+// check's tick, plus the age of the last heartbeat, rounded up. It is 5 s
+// for a keepalive up to 3 s, and keepalive + 2 s beyond (7 s by default).
+func CutLinkBound(keepalive time.Duration) time.Duration {
+	return time.Duration(watchdogChecks(keepalive)+2) * time.Second
+}
 
 // guardScript makes the stream's base directory, prints it, and holds it.
 // It reads lines from the SSH channel:
@@ -49,7 +60,8 @@ const CutLinkBound = (watchdogChecks + 2) * time.Second
 // registered block's tree and removes the base directory (read-only
 // directories in it included). Its loop uses
 // only shell built-ins but for signals; the watchdog runs sleep.
-var guardScript = `b=$(mktemp -d "${TMPDIR:-/tmp}/streamtest.XXXXXXXXXX") || exit 1
+const guardScript = `W=$1
+b=$(mktemp -d "${TMPDIR:-/tmp}/streamtest.XXXXXXXXXX") || exit 1
 mkdir -m 700 "$b/work" "$b/run" || { rm -rf "$b"; exit 1; }
 t() { s=$1; shift
   d=$(ps -e -o pid= -o ppid= -o pgid= 2>/dev/null | awk -v g=" $* " '
@@ -65,7 +77,7 @@ k() { set --; for f in "$b"/run/*; do p=${f##*/}; case $p in ''|*[!0-9]*) ;; *) 
 ( l=; n=0
   while sleep 1; do
     x=; read -r x <"$b/h" 2>/dev/null
-    if [ "$x" = "$l" ]; then n=$((n+1)); [ $n -ge ` + strconv.Itoa(watchdogChecks) + ` ] && break; else l=$x n=0; fi
+    if [ "$x" = "$l" ]; then n=$((n+1)); [ $n -ge $W ] && break; else l=$x n=0; fi
   done
   kill -9 $$; k ) </dev/null >/dev/null 2>&1 &
 w=$!
@@ -93,7 +105,7 @@ type guard struct {
 
 // startGuard starts the guard on client and waits until it made the base
 // directory.
-func startGuard(ctx context.Context, client *ssh.Client, timeout time.Duration) (*guard, error) {
+func startGuard(ctx context.Context, client *ssh.Client, timeout, keepalive time.Duration) (*guard, error) {
 	// A connection that died after the login would block the session's
 	// opening: closing it on ctx's end unblocks that.
 	stop := context.AfterFunc(ctx, func() { client.Close() })
@@ -114,7 +126,7 @@ func startGuard(ctx context.Context, client *ssh.Client, timeout time.Duration) 
 	}
 	var stderr strings.Builder
 	sess.Stderr = &limitWriter{w: &stderr, n: 4096}
-	if err := sess.Start("exec /bin/sh -c " + quote(guardScript)); err != nil {
+	if err := sess.Start("exec /bin/sh -c " + quote(guardScript) + " streamtest-guard " + strconv.Itoa(watchdogChecks(keepalive))); err != nil {
 		sess.Close()
 		return nil, fmt.Errorf("cannot start the guard: %w", err)
 	}

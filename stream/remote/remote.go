@@ -36,7 +36,7 @@ var Params = []stream.Param{
 	{Name: "known_hosts", Kind: stream.Strings, Doc: "known_hosts files to verify the host key against", Default: "ssh_config UserKnownHostsFile, else ~/.ssh/known_hosts"},
 	{Name: "insecure_ignore_host_key", Kind: stream.Bool, Doc: "accept any host key (logs a warning); for throw-away hosts only", Default: "false"},
 	{Name: "connect_timeout", Kind: stream.Duration, Doc: "bound on connecting and logging in (each hop)", Default: "10s"},
-	{Name: "keepalive", Kind: stream.Duration, Doc: "interval of keepalive requests; a connection that misses one answer for that long is taken as lost (0 turns keepalives off)", Default: "5s"},
+	{Name: "keepalive", Kind: stream.Duration, Doc: "interval of keepalive requests; a connection that misses one answer for that long is taken as lost (0 turns keepalives off); the host kills the stream's processes after the same silence from the client, at least 3 s", Default: "5s"},
 	{Name: "ssh_config", Kind: stream.Path, Doc: "OpenSSH client configuration to honour (Host, HostName, User, Port, IdentityFile, UserKnownHostsFile, ProxyJump)", Default: "~/.ssh/config"},
 }
 
@@ -105,7 +105,7 @@ func (e *Env) Setup(ctx context.Context) error {
 		return err
 	}
 	gctx, cancel := context.WithTimeout(ctx, e.s.connectTimeout)
-	g, err := startGuard(gctx, e.client, e.s.connectTimeout)
+	g, err := startGuard(gctx, e.client, e.s.connectTimeout, e.s.keepalive)
 	cancel()
 	if err != nil {
 		e.closeConn()
