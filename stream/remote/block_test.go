@@ -356,11 +356,15 @@ func TestUnitWaitOutputBound(t *testing.T) {
 		t.Fatal(err)
 	}
 	x, err := p.Wait()
+	returned := time.Now()
 	if err != nil || !x.Success() {
 		t.Fatal(x, err)
 	}
 	if d := x.Ended.Sub(x.Started); d > 900*time.Millisecond {
-		t.Errorf("Wait took %v", d)
+		t.Errorf("the program's end was learnt %v after its start", d)
+	}
+	if d := returned.Sub(x.Ended); d > stream.OutputWait+300*time.Millisecond {
+		t.Errorf("Wait returned %v after the program's end, want at most OutputWait (%v)", d, stream.OutputWait)
 	}
 	if out.String() != "early\n" {
 		t.Errorf("stdout %q", out.String())
