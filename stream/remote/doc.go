@@ -31,39 +31,49 @@
 // # What the host needs
 //
 // A POSIX login shell for the user (sh, dash, bash, ksh; not fish or csh),
-// mktemp, setsid (util-linux or BusyBox), an SFTP subsystem for Send and for
-// blocks with standard input, and bash (optional) for the tightest
-// synchronized starts.
+// mktemp, ps and awk (to find a block's whole tree), an SFTP subsystem for
+// Send, and bash (optional) for the tightest synchronized starts. The SSH
+// server must make each session a process group of its own (OpenSSH does).
+//
+// # Blocks
+//
+// Each block runs in an SSH session under a small sh wrapper that uses only
+// built-ins and then execs the program in its own place: the session's
+// process group is the block's, and the session's exit status or signal is
+// the program's own. The wrapper reads the block's environment from the
+// channel before anything else (a preamble framed by a random sentinel
+// line), so no value is ever on a command line; it checks the directory and
+// the program (a missing or non-executable program, a missing directory are
+// errors of Start), registers the group with the stream's guard, reports
+// that it is ready and, gated, parks until the gate line. The rest of the
+// channel's input is the program's: standard input is streamed.
+//
+// Background processes a block started live on after it until the stream is
+// closed. Wait returns when the program ends; output its background
+// processes still hold open is waited for at most [stream.OutputWait].
 //
 // # Termination
 //
 // Closing an SSH channel or connection does not end the remote process
-// (OpenSSH sshd), so the remote side guards itself:
+// (OpenSSH sshd), so the host side guards itself: a guard session per
+// stream holds the work directory and takes the stream's signals
+// (Process.Signal sends it a line; it signals the block's process group
+// and every descendant of it, those that made a session of their own
+// included). When Close asks, when the connection ends (the test binary
+// was killed), or when its watchdog misses the client's heartbeat (a cut
+// link, a frozen client), it kills every registered block's tree and
+// removes the work directory: after a cut link, within [CutLinkBound] (5 s
+// for a keepalive up to 3 s, keepalive + 2 s beyond: both sides give up on
+// the same silence).
 //
-//   - every block runs under a small sh wrapper that starts the program in a
-//     session and process group of its own and watches the SSH channel: when
-//     the channel closes (the connection dropped, the test binary was
-//     killed) it kills the whole group. Process.Stop sends it TERM, then KILL
-//     after the grace, for the whole group;
-//   - when a block's main process ends, whatever it left in its process
-//     group is killed too: a block ends as a whole;
-//   - a guard session per stream holds the work directory; when the
-//     connection ends, for whatever reason, it kills every process group the
-//     stream's blocks started and removes the work directory.
-//
-// What is not cleaned up: processes that leave their process group for a
-// session of their own (daemons that setsid), and what blocks wrote outside
-// the work directory. How soon a host notices a connection that vanished
-// without a word (a cut link, a powered-off client) is the server's
-// ClientAliveInterval × ClientAliveCountMax; the client side notices within
-// two keepalive intervals.
+// What is not cleaned up: daemons that detached and were re-parented away
+// from the block (setsid, then their parent left), and what blocks wrote
+// outside the work directory.
 //
 // # Limits
 //
-// A block's standard input is shipped to the host as a file before the block
-// starts (the channel's input is the wrapper's control line), so it cannot
-// be interactive. Env entries are set through the command line (sshd refuses
-// most setenv requests), so they must be NAME=value with a shell variable
-// name. A program killed by a signal and one that exits with 128+n look the
-// same to the wrapper; both are reported as the signal.
+// Env entries must be NAME=value with a shell variable name, not starting
+// with _st_ (the wrapper's own). A test binary frozen for longer than the
+// keepalive (at least 3 s; a debugger at a breakpoint) misses its
+// heartbeats: the host then kills the stream's processes.
 package remote

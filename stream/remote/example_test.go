@@ -33,7 +33,7 @@ func ExampleNew() {
 	defer env.Close() // kills what still runs, removes the work directory
 	ctx := context.Background()
 	if err := env.Setup(ctx); err != nil {
-		log.Fatal(err) // stream 1 (remote, host 10.199.1.11): set up: ...
+		log.Fatal(err) // cannot connect to 10.199.1.11:22: ... (the manager adds "stream 1 (remote, host 10.199.1.11): set up: ")
 	}
 	p, err := env.Start(ctx, &stream.Command{Args: []string{"uname", "-n"}, Stdout: os.Stdout})
 	if err != nil {

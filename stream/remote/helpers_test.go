@@ -17,6 +17,15 @@ import (
 	"github.com/streamtest/streamtest/stream"
 )
 
+// TestMain runs this test binary as a helper when the test that started it
+// asked for one.
+func TestMain(m *testing.M) {
+	if mk := os.Getenv(parkedHelperEnv); mk != "" {
+		os.Exit(parkedHelper(mk))
+	}
+	os.Exit(m.Run())
+}
+
 // The lab tests run against the netns lab (streamtest lab up): make test
 // brings it up and sets STREAMTEST_LAB. By hand:
 //

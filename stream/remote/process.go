@@ -4,10 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,345 +19,371 @@ import (
 	"github.com/streamtest/streamtest/stream"
 )
 
-// wrapperScript runs one block on the host. Closing an SSH channel does not
-// end the remote process, so the wrapper does:
-//
-//   - it starts the program in a session (and process group) of its own with
-//     setsid, its input from a file or /dev/null;
-//   - it reads control lines from its own standard input, the SSH channel:
-//     "term" and "kill" signal the program's whole group; the end of input
-//     (channel closed, connection gone, test binary killed) kills it;
-//   - gated, it first prints "R", parks until it reads "go", then prints
-//     "G <time>" (the instant the gate opened, on the host's clock) before
-//     it starts the program. Gated blocks run the wrapper with bash when the
-//     host has it: its $EPOCHREALTIME reads the clock without starting a
-//     process, which keeps the gates of a group close together;
-//   - it registers the group in $b/run for the stream's guard;
-//   - when the program ends it kills what is left of its group, and ends the
-//     way the program did (same status, or the same signal).
-//
-// Arguments: base dir, gated (0/1), dir, stdin file, NAME=value..., --, argv.
-const wrapperScript = `b=$1 g=$2 d=$3 in=$4
-shift 4
-while [ $# -gt 0 ] && [ "$1" != -- ]; do export "$1"; shift; done
-shift
-exec 3<&0 </dev/null
-cd "$b/work" && cd "$d" || exit 126
-command -v setsid >/dev/null 2>&1 || { echo "streamtest: setsid (util-linux) is missing on this host" >&2; exit 126; }
-if [ "$g" = 1 ]; then
-  echo R
-  read -r c <&3 || exit 125
-  case $c in go) ;; term) kill -TERM $$ ;; *) kill -KILL $$ ;; esac
-  if [ -n "${EPOCHREALTIME:-}" ]; then echo "G $EPOCHREALTIME"; else echo "G $(date +%s%N)"; fi
-fi
-setsid "$@" <"$in" 3<&- &
-p=$!
-: >"$b/run/$p"
-( while read -r c; do case $c in term) kill -TERM -"$p" ;; kill) kill -KILL -"$p" ;; esac; done; kill -KILL -"$p" ) <&3 2>/dev/null &
-w=$!
-exec 3<&-
-wait "$p"; rc=$?
-kill -KILL -"$p" 2>/dev/null
-kill -KILL "$w" 2>/dev/null
-case $in in "$b"/run/*) rm -f "$in" ;; esac
-rm -f "$b/run/$p" >/dev/null 2>&1 &
-if [ "$rc" -gt 128 ] && [ "$rc" -lt 160 ]; then kill -$((rc - 128)) $$; fi
-exit "$rc"`
-
+// process is one block: an SSH session running the wrapper, which became
+// the program. Signals go through the stream's guard, to the block's
+// process group.
 type process struct {
+	stream.Ending
 	e     *Env
-	sess  *ssh.Session
+	g     *guard
+	ch    ssh.Channel
 	gated bool
+	stdin io.Reader // the program's input, nil for none
 
 	mu       sync.Mutex
-	in       io.WriteCloser
-	released bool
+	pgid     int            // the block's process group on the host
+	started  time.Time      // non-gated: when the host took the command
+	released bool           // the gate line was written
+	gateSig  syscall.Signal // the signal that closed the gate instead of opening it
+	gateAt   time.Time      // gated: when the gate opened, on the host's clock
 
-	started time.Time
-	gateAt  chan time.Time // gated: the remote instant the gate opened
-	done    chan struct{}  // closed when Wait's result is known
-	exit    stream.Exit
-	err     error
+	tail bytes.Buffer // the start of stderr, for a wrapper that ended early
 }
 
-// Start starts cmd through the wrapper. Gated, it returns once the wrapper
-// is parked at its gate.
+// controlByte starts the wrapper's report lines on stderr.
+const controlByte = 0x1e
+
+// lostWait bounds how long a session that ended without an exit status
+// waits for the connection's end to be known, to report its cause.
+const lostWait = 2 * time.Second
+
+// Start starts cmd through the wrapper and returns once the wrapper found
+// the directory and the program and is about to run it (gated: parked at
+// its gate). A missing program or directory is an error of Start.
 func (e *Env) Start(ctx context.Context, cmd *stream.Command) (stream.Process, error) {
-	p, err := e.start(ctx, cmd)
-	if err != nil {
-		return nil, e.wrap("start", err)
-	}
-	return p, nil
-}
-
-func (e *Env) start(ctx context.Context, cmd *stream.Command) (*process, error) {
 	if len(cmd.Args) == 0 {
 		return nil, errors.New("no program given (Command.Args is empty)")
 	}
-	for _, kv := range cmd.Env {
-		name, _, ok := strings.Cut(kv, "=")
-		if !ok || !validName(name) {
-			return nil, fmt.Errorf("environment entry %q is not NAME=value with a shell variable name", kv)
-		}
-	}
-	e.mu.Lock()
-	client, base, closed := e.client, e.base, e.closed
-	e.nstdin++
-	n := e.nstdin
-	e.mu.Unlock()
-	lost := e.lostErr()
-	switch {
-	case closed:
-		return nil, errors.New("stream is closed")
-	case client == nil:
-		return nil, errors.New("stream is not set up")
-	case lost != nil:
-		return nil, lost
-	}
-	in := "/dev/null"
-	if cmd.Stdin != nil {
-		// The channel's input is the wrapper's control line, so the
-		// program's input is shipped as a file first.
-		c, _, err := e.sftpClient()
-		if err != nil {
-			return nil, err
-		}
-		in = path.Join(base, "run", "stdin-"+strconv.Itoa(n))
-		if err := sendReader(ctx, c, cmd.Stdin, -1, in, 0o600); err != nil {
-			return nil, fmt.Errorf("sending standard input: %w", err)
-		}
-	}
-	dir := cmd.Dir
-	if dir == "" {
-		dir = "."
-	}
-	gated := "0"
-	if cmd.Gated {
-		gated = "1"
-	}
-	args := []string{"streamtest-block", quote(base), gated, quote(dir), quote(in)}
-	for _, kv := range cmd.Env {
-		args = append(args, quote(kv))
-	}
-	args = append(args, "--")
-	for _, a := range cmd.Args {
-		args = append(args, quote(a))
-	}
-	line := "exec /bin/sh -c " + quote(wrapperScript) + " " + strings.Join(args, " ")
-	if cmd.Gated {
-		line = "command -v bash >/dev/null 2>&1 && exec bash -c " + quote(wrapperScript) + " " + strings.Join(args, " ") + "; " + line
-	}
-
-	sess, err := client.NewSession()
+	sentinel := newSentinel()
+	pre, err := preamble(cmd.Env, sentinel)
 	if err != nil {
-		if l := e.lostErr(); l != nil {
-			return nil, l
-		}
-		return nil, fmt.Errorf("cannot open a session: %w", err)
-	}
-	stdin, err1 := sess.StdinPipe()
-	stdout, err2 := sess.StdoutPipe()
-	stderr, err3 := sess.StderrPipe()
-	if err := errors.Join(err1, err2, err3); err != nil {
-		sess.Close()
 		return nil, err
 	}
-	p := &process{e: e, sess: sess, in: stdin, gated: cmd.Gated, done: make(chan struct{}), gateAt: make(chan time.Time, 1)}
-	if err := sess.Start(line); err != nil {
-		sess.Close()
-		return nil, fmt.Errorf("cannot start %s: %w", cmd.Args[0], err)
+	client, g, base, err := e.ready()
+	if err != nil {
+		return nil, err
 	}
-	p.started = time.Now()
+	ch, status, err := e.openBlock(client, wrapperLine(base, sentinel, cmd.Gated, cmd.Dir, cmd.Args))
+	if err != nil {
+		return nil, err
+	}
+	p := &process{e: e, g: g, ch: ch, gated: cmd.Gated, stdin: cmd.Stdin, started: time.Now()}
+	// The preamble goes first; the program's input follows it, or, gated,
+	// follows the gate line that Release writes.
+	if _, err := ch.Write(pre); err != nil {
+		ch.Close()
+		return nil, e.cause(fmt.Errorf("cannot send the environment: %w", err))
+	}
+	if !cmd.Gated {
+		go p.copyStdin()
+	}
+	ready, ended := p.copyOutput(status, cmd.Stdout, cmd.Stderr)
+	if err := p.awaitReady(ctx, ready, ended, cmd.Args[0]); err != nil {
+		return nil, err
+	}
+	if err := e.procs.Add(p); err != nil {
+		g.signal(p.pgid, syscall.SIGKILL)
+		ch.Close()
+		return nil, err
+	}
+	go func() {
+		<-ended
+		e.procs.Remove(p)
+	}()
+	return p, nil
+}
 
-	var errTail bytes.Buffer
-	errW := io.MultiWriter(orDiscard(cmd.Stderr), &limitWriter{w: &errTail, n: 2048})
-	outW := orDiscard(cmd.Stdout)
-	ready := make(chan bool, 1)
+// copyOutput copies the block's output to stdout and stderr, less the
+// wrapper's reports, and waits for its end in the background. ready says
+// whether the wrapper is ready; ended is closed once the process's end is
+// recorded.
+func (p *process) copyOutput(status <-chan stream.Exit, stdout, stderr io.Writer) (ready <-chan error, ended <-chan struct{}) {
+	out, errOut := newOutput(stdout), newOutput(stderr)
+	r := make(chan error, 1)
 	var copies sync.WaitGroup
 	copies.Add(2)
 	go func() {
 		defer copies.Done()
-		io.Copy(errW, stderr)
+		io.Copy(out, p.ch)
 	}()
 	go func() {
 		defer copies.Done()
-		rd := bufio.NewReader(stdout)
-		if cmd.Gated {
-			l, err := rd.ReadString('\n')
-			ready <- err == nil && l == "R\n"
-			if err != nil {
-				return
-			}
-			l, err = rd.ReadString('\n')
-			if err != nil {
-				return
-			}
-			p.gateAt <- parseGateTime(strings.TrimSpace(strings.TrimPrefix(l, "G ")))
-		}
-		io.Copy(outW, rd)
+		p.readStderr(bufio.NewReader(p.ch.Stderr()), io.MultiWriter(errOut, &limitWriter{w: &p.tail, n: 2048}), r)
 	}()
-	e.mu.Lock()
-	e.procs[p] = struct{}{}
-	e.mu.Unlock()
-	go p.wait(&copies)
-
-	if cmd.Gated {
-		select {
-		case ok := <-ready:
-			if !ok {
-				<-p.done
-				if p.err != nil {
-					return nil, p.err
-				}
-				return nil, fmt.Errorf("the block did not get ready (exit status %d): %s", p.exit.Code, strings.TrimSpace(errTail.String()))
-			}
-		case <-ctx.Done():
-			p.control("kill")
-			p.sess.Close()
-			return nil, ctx.Err()
-		}
-	}
-	return p, nil
+	e := make(chan struct{})
+	go func() {
+		p.wait(status, &copies, out, errOut)
+		close(e)
+	}()
+	return r, e
 }
 
-func (p *process) wait(copies *sync.WaitGroup) {
-	err := p.sess.Wait()
-	copies.Wait()
-	ended := time.Now()
-	var exitErr *ssh.ExitError
+// awaitReady waits for the wrapper's first report: the program is about
+// to run (or, gated, parked), or why not.
+func (p *process) awaitReady(ctx context.Context, ready <-chan error, ended <-chan struct{}, program string) error {
+	var err error
+	select {
+	case err = <-ready:
+	case <-ctx.Done():
+		p.ch.Close() // a wrapper still reading its preamble ends
+		return ctx.Err()
+	}
 	switch {
-	case err == nil:
-	case errors.As(err, &exitErr):
-		p.exit.Code = exitErr.ExitStatus()
-		if s := exitErr.Signal(); s != "" {
-			p.exit.Code = -1
-			p.exit.Signal, _ = stream.ParseSignal(s)
+	case err == errNotReady:
+		<-ended
+		x, werr := p.Wait()
+		if werr != nil {
+			return werr
 		}
-	default:
-		// When the connection went, the session usually learns first.
+		return fmt.Errorf("the block's wrapper ended (%v) before it ran %s: %s", x, program, strings.TrimSpace(p.tail.String()))
+	case err != nil:
+		<-ended // the wrapper ends at once: nothing is left
+	}
+	return err
+}
+
+var errNotReady = errors.New("the wrapper ended before it was ready")
+
+// openBlock opens a session channel and runs line in it. status receives
+// the session's end: its exit-status or exit-signal request, or nothing
+// (closed) when the channel ended without one.
+func (e *Env) openBlock(client *ssh.Client, line string) (ssh.Channel, <-chan stream.Exit, error) {
+	ch, reqs, err := client.OpenChannel("session", nil)
+	if err != nil {
+		return nil, nil, e.cause(fmt.Errorf("cannot open a session: %w", err))
+	}
+	status := make(chan stream.Exit, 1)
+	go func() {
+		defer close(status)
+		sent := false
+		for r := range reqs {
+			if x, ok := exitRequest(r); ok && !sent {
+				status <- x
+				sent = true
+			}
+			if r.WantReply {
+				r.Reply(false, nil)
+			}
+		}
+	}()
+	ok, err := ch.SendRequest("exec", true, ssh.Marshal(struct{ Command string }{line}))
+	if err != nil || !ok {
+		ch.Close()
+		if err == nil {
+			err = errors.New("the server refused it")
+		}
+		return nil, nil, e.cause(fmt.Errorf("cannot run the block's wrapper: %w", err))
+	}
+	return ch, status, nil
+}
+
+// exitRequest reads a session's exit-status or exit-signal request.
+func exitRequest(r *ssh.Request) (stream.Exit, bool) {
+	switch r.Type {
+	case "exit-status":
+		if len(r.Payload) >= 4 {
+			return stream.Exit{Code: int(binary.BigEndian.Uint32(r.Payload))}, true
+		}
+	case "exit-signal":
+		var p struct {
+			Signal     string
+			CoreDumped bool
+			Msg, Lang  string
+		}
+		if ssh.Unmarshal(r.Payload, &p) == nil {
+			sig, _ := stream.ParseSignal(p.Signal) // "KILL", as RFC 4254 names them
+			return stream.Exit{Code: -1, Signal: sig}, true
+		}
+	}
+	return stream.Exit{}, false
+}
+
+// cause returns why the connection is gone when it is, else err.
+func (e *Env) cause(err error) error {
+	if lost := e.lostErr(); lost != nil {
+		return lost
+	}
+	return err
+}
+
+// readStderr reads the wrapper's report lines, passes everything else to
+// w, and says on ready whether the program is about to run (nil), was not
+// usable, or the wrapper ended first (errNotReady).
+func (p *process) readStderr(r *bufio.Reader, w io.Writer, ready chan<- error) {
+	told := false
+	tell := func(err error) {
+		if !told {
+			told = true
+			ready <- err
+		}
+	}
+	defer tell(errNotReady)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			w.Write([]byte(line))
+			return
+		}
+		if line[0] != controlByte {
+			w.Write([]byte(line)) // the login shell's complaints
+			continue
+		}
+		word, arg, _ := strings.Cut(strings.TrimSpace(line[1:]), " ")
+		switch word {
+		case "error":
+			tell(errors.New(arg))
+			io.Copy(w, r)
+			return
+		case "ready":
+			p.mu.Lock()
+			p.pgid, _ = strconv.Atoi(arg)
+			p.mu.Unlock()
+			tell(nil)
+			if !p.gated {
+				io.Copy(w, r)
+				return
+			}
+		case "go":
+			p.mu.Lock()
+			p.gateAt = parseGateTime(arg)
+			p.mu.Unlock()
+			io.Copy(w, r)
+			return
+		}
+	}
+}
+
+// copyStdin streams the program's input, then ends it.
+func (p *process) copyStdin() {
+	if p.stdin != nil {
+		io.Copy(p.ch, p.stdin)
+	}
+	p.ch.CloseWrite()
+}
+
+// wait waits for the session's end, then for its output at most
+// stream.OutputWait (background processes may hold it open), and records
+// how the process ended.
+func (p *process) wait(status <-chan stream.Exit, copies *sync.WaitGroup, out, errOut *output) {
+	x, ok := <-status
+	ended := time.Now()
+	copied := make(chan struct{})
+	go func() {
+		copies.Wait()
+		close(copied)
+	}()
+	t := time.NewTimer(stream.OutputWait)
+	select {
+	case <-copied:
+	case <-t.C:
+	}
+	t.Stop()
+	out.stop()
+	errOut.stop()
+	p.ch.Close()
+
+	var err error
+	if !ok {
 		p.e.mu.Lock()
 		gone := p.e.gone
 		p.e.mu.Unlock()
+		t := time.NewTimer(lostWait)
 		select {
 		case <-gone:
-		case <-time.After(2 * time.Second):
+		case <-t.C:
 		}
-		cause := p.e.lostErr()
-		if cause == nil {
-			cause = fmt.Errorf("the outcome never came: %w", err)
-		}
-		p.err = p.e.wrap("wait", cause)
-	}
-	p.exit.Started = p.started
-	if p.gated {
-		select {
-		case t := <-p.gateAt:
-			p.exit.Started = t
-		default:
+		t.Stop()
+		err = p.e.lostErr()
+		if err == nil {
+			err = errors.New("the session ended without an exit status")
 		}
 	}
-	p.exit.Ended = ended
-	p.sess.Close()
-	p.e.mu.Lock()
-	delete(p.e.procs, p)
-	p.e.mu.Unlock()
-	close(p.done)
+	p.mu.Lock()
+	if p.gateSig != 0 {
+		x = stream.Exit{Code: -1, Signal: p.gateSig}
+	} else if p.gated {
+		x.Started = p.gateAt
+	} else {
+		x.Started = p.started
+	}
+	p.mu.Unlock()
+	x.Ended = ended
+	p.End(x, err)
 }
 
-// Release opens the gate: one short write on the channel.
+// Release opens the gate: one short write on the channel. The program's
+// input follows.
 func (p *process) Release() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.gated {
-		return p.e.wrap("synchronize", errors.New("Release of a process that was not gated"))
-	}
-	if p.released {
-		return p.e.wrap("synchronize", errors.New("Release called twice"))
+	switch {
+	case !p.gated:
+		return errors.New("Release of a process that was not gated")
+	case p.gateSig != 0:
+		return fmt.Errorf("Release of a process whose gate %s closed", stream.SignalName(p.gateSig))
+	case p.released:
+		return errors.New("Release called twice")
 	}
 	p.released = true
-	if _, err := p.in.Write([]byte("go\n")); err != nil {
-		return p.e.wrap("synchronize", fmt.Errorf("cannot open the gate: %w", err))
+	if _, err := p.ch.Write([]byte("go\n")); err != nil {
+		return p.e.cause(fmt.Errorf("cannot open the gate: %w", err))
 	}
+	go p.copyStdin()
 	return nil
 }
 
-func (p *process) Done() <-chan struct{} { return p.done }
-
-// Signal sends TERM or KILL through the wrapper's control line (other
-// signals are sent as KILL until the wrapper learns them).
+// Signal sends sig to the block's process group through the stream's
+// guard; it reaches what the block left running after its program ended.
+// On a gated process not released yet, it closes the gate instead: the
+// program never runs and the process ends as killed by sig.
 func (p *process) Signal(sig syscall.Signal) error {
-	if sig == syscall.SIGTERM {
-		p.control("term")
-	} else {
-		p.control("kill")
+	p.mu.Lock()
+	if p.gated && !p.released {
+		p.released = true
+		p.gateSig = sig
+		p.mu.Unlock()
+		p.ch.Write([]byte("no\n")) // the wrapper ends at its gate
+		p.ch.CloseWrite()
+		return nil
+	}
+	pgid := p.pgid
+	p.mu.Unlock()
+	if err := p.g.signal(pgid, sig); err != nil {
+		return p.e.cause(err)
 	}
 	return nil
 }
 
-func (p *process) Wait() (stream.Exit, error) {
-	<-p.done
-	return p.exit, p.err
+// output is a destination of a block's output that can be stopped: after
+// stop, nothing more is written to it.
+type output struct {
+	mu      sync.Mutex
+	w       io.Writer
+	stopped bool
 }
 
-// Stop signals the program's process group: TERM, then KILL after grace.
-func (p *process) Stop(grace time.Duration) error {
-	select {
-	case <-p.done:
-		return nil
-	default:
-	}
-	if grace > 0 {
-		p.control("term")
-		select {
-		case <-p.done:
-			return nil
-		case <-time.After(grace):
-		}
-	}
-	p.control("kill")
-	select {
-	case <-p.done:
-		return nil
-	case <-time.After(stopTimeout):
-	}
-	// No answer: closing the channel ends the wrapper's input, and the
-	// wrapper kills the group when it notices.
-	p.sess.Close()
-	return p.e.wrap("stop", fmt.Errorf("no answer from the host within %v after SIGKILL", stopTimeout))
-}
+var errOutputStopped = errors.New("the output of the block is no longer copied")
 
-var stopTimeout = 10 * time.Second
-
-// control sends a control line to the wrapper.
-func (p *process) control(line string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.gated && !p.released {
-		p.released = true // the gate reads this line instead of "go"
-	}
-	p.in.Write([]byte(line + "\n"))
-}
-
-func orDiscard(w io.Writer) io.Writer {
+func newOutput(w io.Writer) *output {
 	if w == nil {
-		return io.Discard
+		w = io.Discard
 	}
-	return w
+	return &output{w: w}
 }
 
-func validName(s string) bool {
-	if s == "" {
-		return false
+func (o *output) Write(b []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.stopped {
+		return 0, errOutputStopped
 	}
-	for i, r := range s {
-		switch {
-		case r == '_', r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
-		case r >= '0' && r <= '9' && i > 0:
-		default:
-			return false
-		}
-	}
-	return true
+	return o.w.Write(b)
+}
+
+func (o *output) stop() {
+	o.mu.Lock()
+	o.stopped = true
+	o.mu.Unlock()
 }
 
 // parseGateTime reads the wrapper's clock reading: nanoseconds since the

@@ -1,13 +1,11 @@
 package remote
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"path"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,26 +36,22 @@ var Params = []stream.Param{
 	{Name: "known_hosts", Kind: stream.Strings, Doc: "known_hosts files to verify the host key against", Default: "ssh_config UserKnownHostsFile, else ~/.ssh/known_hosts"},
 	{Name: "insecure_ignore_host_key", Kind: stream.Bool, Doc: "accept any host key (logs a warning); for throw-away hosts only", Default: "false"},
 	{Name: "connect_timeout", Kind: stream.Duration, Doc: "bound on connecting and logging in (each hop)", Default: "10s"},
-	{Name: "keepalive", Kind: stream.Duration, Doc: "interval of keepalive requests; a connection that misses one answer for that long is taken as lost (0 turns keepalives off)", Default: "5s"},
+	{Name: "keepalive", Kind: stream.Duration, Doc: "interval of keepalive requests; a connection that misses one answer for that long is taken as lost (0 turns keepalives off); the host kills the stream's processes after the same silence from the client, at least 3 s", Default: "5s"},
 	{Name: "ssh_config", Kind: stream.Path, Doc: "OpenSSH client configuration to honour (Host, HostName, User, Port, IdentityFile, UserKnownHostsFile, ProxyJump)", Default: "~/.ssh/config"},
 }
 
 // Env is a remote stream. Its methods are safe for concurrent use.
 type Env struct {
-	cfg stream.Config
-	s   *settings
-	err error // from parsing the parameters, reported by Setup
+	cfg   stream.Config
+	s     *settings
+	procs stream.ProcessSet[*process]
 
 	mu      sync.Mutex
 	client  *ssh.Client
 	closers []func() // jump hosts' clients, agent connection
-	guardIn io.WriteCloser
-	guard   *ssh.Session
+	guard   *guard
 	base    string // remote: base/work is WorkDir, base/run holds the guard's state
 	sftp    *sftp.Client
-	procs   map[*process]struct{}
-	nstdin  int
-	closed  bool
 	gone    chan struct{} // closed when the connection ended
 	stopKA  chan struct{}
 
@@ -75,30 +69,11 @@ func New(cfg stream.Config) (stream.Environment, error) {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	if cfg.Type == "" {
-		cfg.Type = "remote"
-	}
 	s, err := parseSettings(cfg)
-	e := &Env{cfg: cfg, s: s, procs: map[*process]struct{}{}}
 	if err != nil {
-		return nil, e.wrap("configure", err)
+		return nil, err
 	}
-	return e, nil
-}
-
-func (e *Env) wrap(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var se *stream.Error
-	if errors.As(err, &se) {
-		return err
-	}
-	host := ""
-	if e.s != nil {
-		host = e.s.host
-	}
-	return &stream.Error{ID: e.cfg.ID, Type: e.cfg.Type, Host: host, Op: op, Err: err}
+	return &Env{cfg: cfg, s: s}, nil
 }
 
 // Host returns the host as the parameters gave it.
@@ -120,24 +95,44 @@ func (e *Env) WorkDir() string {
 func (e *Env) Setup(ctx context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.closed {
-		return e.wrap("set up", errors.New("stream is closed"))
+	if e.procs.Closed() {
+		return stream.ErrClosed
 	}
 	if e.client != nil {
 		return nil
 	}
 	if err := e.connect(ctx); err != nil {
-		return e.wrap("set up", err)
+		return err
 	}
 	gctx, cancel := context.WithTimeout(ctx, e.s.connectTimeout)
-	err := e.startGuard(gctx)
+	g, err := startGuard(gctx, e.client, e.s.connectTimeout, e.s.keepalive)
 	cancel()
 	if err != nil {
 		e.closeConn()
 		e.client = nil
-		return e.wrap("set up", err)
+		return err
 	}
+	e.guard, e.base = g, g.base
+	go g.heartbeat(e.stopKA, e.gone)
 	return nil
+}
+
+// ready returns the connection and the base directory of a stream that is
+// set up and connected, or why it is not.
+func (e *Env) ready() (*ssh.Client, *guard, string, error) {
+	e.mu.Lock()
+	client, g, base := e.client, e.guard, e.base
+	e.mu.Unlock()
+	switch {
+	case e.procs.Closed():
+		return nil, nil, "", stream.ErrClosed
+	case client == nil:
+		return nil, nil, "", errors.New("the stream is not set up")
+	}
+	if lost := e.lostErr(); lost != nil {
+		return nil, nil, "", lost
+	}
+	return client, g, base, nil
 }
 
 func (e *Env) connect(ctx context.Context) error {
@@ -316,155 +311,32 @@ func (e *Env) setLost(err error) {
 	}
 }
 
-// guardScript makes the stream's base directory and holds it: when its
-// standard input ends (Close asks, or the connection is gone, including when
-// the test binary was killed) it kills every process group the stream's
-// blocks started and removes the base directory.
-const guardScript = `b=$(mktemp -d "${TMPDIR:-/tmp}/streamtest.XXXXXXXXXX") || exit 1
-mkdir "$b/work" "$b/run" || { rm -rf "$b"; exit 1; }
-echo "$b"
-read -r _
-for f in "$b"/run/*; do p=${f##*/}; case $p in ''|*[!0-9]*) ;; *) kill -KILL -"$p" 2>/dev/null;; esac; done
-rm -rf "$b"
-echo closed`
-
-func (e *Env) startGuard(ctx context.Context) error {
-	// A connection that died after the login would block the session's
-	// opening: closing it on ctx's end unblocks that.
-	stop := context.AfterFunc(ctx, func() { e.client.Close() })
-	defer stop()
-	sess, err := e.client.NewSession()
-	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("the host did not start the stream's guard within connect_timeout %v", e.s.connectTimeout)
-		}
-		return fmt.Errorf("cannot open a session: %w", err)
-	}
-	in, err := sess.StdinPipe()
-	if err != nil {
-		return err
-	}
-	out, err := sess.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	var stderr strings.Builder
-	sess.Stderr = &limitWriter{w: &stderr, n: 4096}
-	if err := sess.Start("exec /bin/sh -c " + quote(guardScript)); err != nil {
-		sess.Close()
-		return fmt.Errorf("cannot start the remote guard: %w", err)
-	}
-	line := make(chan string, 1)
-	rd := bufio.NewReader(out)
-	go func() {
-		l, _ := rd.ReadString('\n')
-		line <- l
-	}()
-	var l string
-	select {
-	case l = <-line:
-	case <-ctx.Done():
-		sess.Close()
-		return fmt.Errorf("the host did not start the stream's guard within connect_timeout %v", e.s.connectTimeout)
-	}
-	l = strings.TrimSpace(l)
-	if !strings.HasPrefix(l, "/") {
-		sess.Close()
-		sess.Wait()
-		return fmt.Errorf("cannot make a work directory on the host: %s", strings.TrimSpace(stderr.String()))
-	}
-	go io.Copy(io.Discard, rd)
-	e.guard, e.guardIn, e.base = sess, in, l
-	return nil
-}
-
-// Send copies local (a file or a directory, recursively) to remote over
-// SFTP, keeping modes. A relative remote is relative to WorkDir.
-func (e *Env) Send(ctx context.Context, local, remote string) error {
-	c, base, err := e.sftpClient()
-	if err != nil {
-		return e.wrap("send", err)
-	}
-	if !path.IsAbs(remote) {
-		remote = path.Join(base, "work", remote)
-	}
-	if err := sendTree(ctx, c, local, remote); err != nil {
-		if lost := e.lostErr(); lost != nil {
-			err = fmt.Errorf("%w (%v)", lost, err)
-		}
-		return e.wrap("send", err)
-	}
-	return nil
-}
-
-func (e *Env) sftpClient() (*sftp.Client, string, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.client == nil || e.closed {
-		return nil, "", errors.New("stream is not set up")
-	}
-	if lost := e.lostErr(); lost != nil {
-		return nil, "", lost
-	}
-	if e.sftp == nil {
-		c, err := sftp.NewClient(e.client, sftp.UseConcurrentWrites(true))
-		if err != nil {
-			return nil, "", fmt.Errorf("cannot start SFTP: %w", err)
-		}
-		e.sftp = c
-	}
-	return e.sftp, e.base, nil
-}
-
-// Close ends every process the stream started (whole process groups),
-// removes the remote work directory and closes the connection.
+// Close ends every process the stream started (whole process groups,
+// after the grace), has the guard kill what blocks left running and remove
+// the work directory, and closes the connection.
 func (e *Env) Close() error {
-	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
+	procs, first := e.procs.Close()
+	if !first {
 		return nil
 	}
-	e.closed = true
-	procs := make([]*process, 0, len(e.procs))
-	for p := range e.procs {
-		procs = append(procs, p)
-	}
-	e.mu.Unlock()
-	lost := e.lostErr()
 	e.closing.Store(true)
-
 	var errs []error
-	for _, p := range procs {
-		p.control("kill")
+	if err := stream.StopAll(procs, e.cfg.GraceOrDefault()); err != nil && e.lostErr() == nil {
+		errs = append(errs, err)
 	}
-	if e.guard != nil && lost == nil {
-		// The guard kills what is left and removes the work directory.
-		e.guardIn.Write([]byte("close\n"))
-		done := make(chan error, 1)
-		go func() { done <- e.guard.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil && e.lostErr() == nil {
-				errs = append(errs, fmt.Errorf("remote guard: %w", err))
-			}
-		case <-time.After(closeTimeout):
-			errs = append(errs, fmt.Errorf("remote guard did not finish within %v", closeTimeout))
-		}
-	}
-	for _, p := range procs {
-		select {
-		case <-p.done:
-		case <-time.After(closeTimeout):
-			p.sess.Close()
+	e.mu.Lock()
+	g := e.guard
+	e.mu.Unlock()
+	if g != nil && e.lostErr() == nil {
+		if err := g.close(); err != nil && e.lostErr() == nil {
+			errs = append(errs, err)
 		}
 	}
 	e.mu.Lock()
 	e.closeConn()
 	e.mu.Unlock()
-	return e.wrap("close", errors.Join(errs...))
+	return errors.Join(errs...)
 }
-
-var closeTimeout = 10 * time.Second
 
 // closeConn closes the connection and what hangs on it; e.mu is held.
 func (e *Env) closeConn() {
@@ -483,11 +355,6 @@ func (e *Env) closeConn() {
 		e.closers[i]()
 	}
 	e.closers = nil
-}
-
-// quote quotes s for a POSIX shell.
-func quote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // limitWriter keeps the first n bytes written to it.

@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -57,7 +61,6 @@ func TestLabRun(t *testing.T) {
 		{name: "dir", cmd: stream.Command{Args: []string{"pwd"}, Dir: "/"}, stdout: "/\n"},
 		{name: "stdin", cmd: stream.Command{Args: []string{"cat"}, Stdin: strings.NewReader("hello\nworld\n")}, stdout: "hello\nworld\n"},
 		{name: "no stdin", cmd: stream.Command{Args: []string{"cat"}}},
-		{name: "missing program", cmd: stream.Command{Args: []string{"no-such-program-xyz"}}, code: 127},
 		{name: "user", cmd: stream.Command{Args: []string{"id", "-un"}}, stdout: "streamtest\n"},
 	}
 	for _, tc := range tests {
@@ -109,10 +112,6 @@ func TestLabGated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
-	if out.Len() != 0 {
-		t.Fatalf("gated process ran before Release: %q", out.String())
-	}
 	before := time.Now()
 	if err := p.Release(); err != nil {
 		t.Fatal(err)
@@ -139,11 +138,11 @@ func TestLabGated(t *testing.T) {
 		t.Fatal(err)
 	}
 	x, err = p.Wait()
-	if err != nil || x.Success() {
-		t.Errorf("stopped gated process: %+v, %v", x, err)
+	if err != nil || x.Signal != syscall.SIGTERM || !x.Started.IsZero() {
+		t.Errorf("stopped gated process: %+v, %v; want killed by SIGTERM, never started", x, err)
 	}
 	if left := pgrep("sleep " + m); left != "" {
-		t.Errorf("survivors: %s", left)
+		t.Errorf("the gated program ran: %s", left)
 	}
 }
 
@@ -167,7 +166,7 @@ func TestLabStopKillsTree(t *testing.T) {
 		if stream.SignalName(x.Signal) != "SIG"+want {
 			t.Errorf("Stop(%v): exit %+v, want signal %s", grace, x, want)
 		}
-		waitGone(t, "sleep "+m, 0, "after Stop")
+		waitGone(t, "sleep "+m, 2*time.Second, "after Stop")
 	}
 	// Stop after the end is fine.
 	p, err := e.Start(context.Background(), &stream.Command{Args: []string{"true"}})
@@ -196,7 +195,7 @@ func TestLabTermIgnored(t *testing.T) {
 	if d := time.Since(start); d < 400*time.Millisecond {
 		t.Errorf("Stop returned after %v, before its grace", d)
 	}
-	waitGone(t, "sleep "+m, 0, "after Stop with TERM ignored")
+	waitGone(t, "sleep "+m, 2*time.Second, "after Stop with TERM ignored")
 }
 
 func TestLabCloseCleansUp(t *testing.T) {
@@ -209,36 +208,143 @@ func TestLabCloseCleansUp(t *testing.T) {
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
-	waitGone(t, "sleep "+m, 0, "after Close")
+	waitGone(t, "sleep "+m, 2*time.Second, "after Close")
 	if remoteExists(base) {
 		t.Errorf("work directory %s left behind", base)
 	}
-	if _, err := p.Wait(); err != nil {
-		// killed by Close: an exit, or an error naming the stream
-		var se *stream.Error
-		if !errors.As(err, &se) {
-			t.Errorf("Wait after Close: %v", err)
-		}
+	if x, err := p.Wait(); err != nil || x.Signal == 0 {
+		t.Errorf("Wait after Close: %+v, %v; want killed, no error", x, err)
 	}
 	if err := e.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
-	if _, err := e.Start(context.Background(), &stream.Command{Args: []string{"true"}}); err == nil {
-		t.Error("Start after Close: no error")
+	if _, err := e.Start(context.Background(), &stream.Command{Args: []string{"true"}}); !errors.Is(err, stream.ErrClosed) {
+		t.Errorf("Start after Close: %v", err)
 	}
 }
 
-func TestLabBlockEndKillsLeftovers(t *testing.T) {
+// TestLabBackgroundOutlivesBlock: a block's background process lives on
+// after the block (the next block can use it) until Close; it does not hold
+// Wait, even holding stdout.
+func TestLabBackgroundOutlivesBlock(t *testing.T) {
 	l := needLab(t)
 	e := setUpLab(t, l, 1)
 	m := marker()
-	// the block's main process ends at once; its background child must not
-	// outlive the block, nor hold the block open.
-	x, _, _ := run(t, e, &stream.Command{Args: []string{"sh", "-c", "sleep " + m + " >/dev/null 2>&1 & exit 0"}})
+	x, out, _ := run(t, e, &stream.Command{Args: []string{"sh", "-c", "sleep " + m + " & echo $!"}})
+	returned := time.Now()
 	if !x.Success() {
 		t.Fatalf("exit %+v", x)
 	}
-	waitGone(t, "sleep "+m, 2*time.Second, "after the block ended")
+	if d := returned.Sub(x.Ended); d > stream.OutputWait+300*time.Millisecond {
+		t.Errorf("Wait returned %v after the program's end: its background child held it longer than OutputWait", d)
+	}
+	x, out2, _ := run(t, e, &stream.Command{Args: []string{"sh", "-c", "kill -0 " + strings.TrimSpace(out) + " && echo alive"}})
+	if !x.Success() || out2 != "alive\n" {
+		t.Errorf("the background process of the first block is not alive in the second: %+v %q", x, out2)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, "sleep "+m, 5*time.Second, "after Close")
+}
+
+// TestLabEnvNotOnCommandLine: while a block with a secret in its
+// environment runs, another session on the host lists every command line
+// (ps -eo args; the lab's hosts share the machine's processes, so that is
+// every user's) and finds no secret; the block itself sees it.
+func TestLabEnvNotOnCommandLine(t *testing.T) {
+	l := needLab(t)
+	e := setUpLab(t, l, 1)
+	secret := fmt.Sprintf("secret-%016x", rand.Uint64())
+	var out syncBuffer
+	p, err := e.Start(context.Background(), &stream.Command{
+		Args:   []string{"sh", "-c", `echo "$SECRET"; exec sleep 60`},
+		Env:    []string{"SECRET=" + secret},
+		Stdout: &out,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return out.String() == secret+"\n" }, "the block to print its secret")
+	x, ps, errs := run(t, e, &stream.Command{Args: []string{"ps", "-eo", "args"}})
+	if !x.Success() || !strings.Contains(ps, "sleep 60") {
+		t.Fatalf("ps: %+v %q %q", x, ps, errs)
+	}
+	if strings.Contains(ps, secret) {
+		t.Errorf("the secret is on a command line:\n%s", ps)
+	}
+	if found := cmdlines(t, secret); len(found) > 0 {
+		t.Errorf("the secret is on a command line:\n%s", strings.Join(found, "\n"))
+	}
+	if err := stream.Stop(p, 0); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLabStdinStreamed: the program reads what was written so far.
+func TestLabStdinStreamed(t *testing.T) {
+	l := needLab(t)
+	e := setUpLab(t, l, 1)
+	pr, pw := io.Pipe()
+	var out syncBuffer
+	p, err := e.Start(context.Background(), &stream.Command{Args: []string{"cat"}, Stdin: pr, Stdout: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw.Write([]byte("ping\n"))
+	waitFor(t, func() bool { return out.String() == "ping\n" }, "ping echoed before the input ends")
+	pw.Write([]byte("pong\n"))
+	pw.Close()
+	if x, err := p.Wait(); err != nil || !x.Success() || out.String() != "ping\npong\n" {
+		t.Errorf("%+v %v %q", x, err, out.String())
+	}
+}
+
+// TestLabStartErrors: a missing program, a program that is not executable
+// and a missing directory are errors of Start.
+func TestLabStartErrors(t *testing.T) {
+	l := needLab(t)
+	e := setUpLab(t, l, 1)
+	for _, tc := range []struct {
+		cmd  stream.Command
+		want string
+	}{
+		{stream.Command{Args: []string{"no-such-program-xyz"}}, "program no-such-program-xyz is not in PATH"},
+		{stream.Command{Args: []string{"/etc/passwd"}}, "program /etc/passwd is not executable"},
+		{stream.Command{Args: []string{"true"}, Dir: "missing"}, "directory " + e.WorkDir() + "/missing does not exist"},
+	} {
+		if _, err := e.Start(context.Background(), &tc.cmd); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Start(%q, dir %q): %v; want %q", tc.cmd.Args, tc.cmd.Dir, err, tc.want)
+		}
+	}
+}
+
+// TestLabSignals: any signal reaches the block's group.
+func TestLabSignals(t *testing.T) {
+	l := needLab(t)
+	e := setUpLab(t, l, 1)
+	m := marker()
+	p := sleeper(t, e, m)
+	pid := p.(*process).pgid
+	if err := p.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return procState(pid) == "T" }, "the block stopped")
+	if err := p.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return procState(pid) != "T" }, "the block continued")
+	if err := p.Signal(syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	if x, err := p.Wait(); err != nil || x.Signal != syscall.SIGUSR1 {
+		t.Errorf("%+v, %v; want killed by SIGUSR1", x, err)
+	}
+	waitGone(t, "sleep "+m, 2*time.Second, "after SIGUSR1 to the group")
+	x, _, _ := run(t, e, &stream.Command{Args: []string{"sh", "-c", "kill -USR1 $$"}})
+	if x.Signal != syscall.SIGUSR1 || x.String() != "killed by SIGUSR1" {
+		t.Errorf("kill -USR1 $$: %+v", x)
+	}
 }
 
 // TestLabSSHConfigProxyJump reaches host 2 through host 1, as ~/.ssh/config

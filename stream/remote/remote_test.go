@@ -74,8 +74,8 @@ func TestRegistered(t *testing.T) {
 func TestNewErrors(t *testing.T) {
 	_, err := New(stream.Config{ID: "db", Type: "remote", Params: stream.Values{}})
 	var se *stream.Error
-	if !errors.As(err, &se) || se.ID != "db" || !strings.Contains(err.Error(), "host is required") {
-		t.Errorf("no host: %v", err)
+	if err == nil || errors.As(err, &se) || err.Error() != "parameter host is required" {
+		t.Errorf("no host: %#v; want the cause alone", err)
 	}
 }
 
@@ -130,7 +130,7 @@ func TestUnitRun(t *testing.T) {
 	if x, _ := p.Wait(); x.Signal != syscall.SIGTERM {
 		t.Errorf("stopped: %+v", x)
 	}
-	waitGone(t, "sleep "+m, 0, "after Stop")
+	waitGone(t, "sleep "+m, 2*time.Second, "after Stop")
 
 	// Close kills what runs and removes the work directory.
 	m = marker()
@@ -139,7 +139,7 @@ func TestUnitRun(t *testing.T) {
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
-	waitGone(t, "sleep "+m, 0, "after Close")
+	waitGone(t, "sleep "+m, 2*time.Second, "after Close")
 	if remoteExists(base) {
 		t.Errorf("%s left behind", base)
 	}
@@ -158,8 +158,7 @@ func TestUnitConnectionDrop(t *testing.T) {
 	base := filepath.Dir(e.WorkDir())
 	srv.dropAll()
 	_, err := proc.Wait()
-	var se *stream.Error
-	if !errors.As(err, &se) || se.Op != "wait" || !strings.Contains(err.Error(), "connection lost") {
+	if err == nil || !strings.HasPrefix(err.Error(), "connection lost to 127.0.0.1:") {
 		t.Errorf("Wait: %v", err)
 	}
 	waitGone(t, "sleep "+m, 5*time.Second, "after the connection dropped")
@@ -197,8 +196,8 @@ func TestUnitAuth(t *testing.T) {
 			}
 			if err != nil {
 				var se *stream.Error
-				if !errors.As(err, &se) || se.Host != "127.0.0.1" || se.Op != "set up" {
-					t.Errorf("not a stream error naming the host: %#v", err)
+				if errors.As(err, &se) || strings.HasPrefix(err.Error(), "stream ") {
+					t.Errorf("not a cause: %#v", err)
 				}
 				for _, s := range []string{err.Error(), fmt.Sprintf("%+v", err), log.String()} {
 					if strings.Contains(s, wrong) || strings.Contains(s, srv.password) {

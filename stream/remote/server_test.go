@@ -6,13 +6,13 @@ import (
 	"encoding/binary"
 	"encoding/pem"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -20,6 +20,7 @@ import (
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+	"golang.org/x/sys/unix"
 )
 
 // testServer is an in-process SSH server for unit tests: it runs exec
@@ -200,43 +201,53 @@ func (s *testServer) session(ch ssh.Channel, reqs <-chan *ssh.Request) {
 	}
 }
 
+// exec runs command as sshd does: its stdin, stdout and stderr are pipes
+// to the channel; the exit status (or signal) is sent when the command
+// ends, and the channel is closed once its output is at EOF, which
+// background processes holding it open delay.
 func (s *testServer) exec(ch ssh.Channel, command string) {
 	cmd := exec.Command("/bin/sh", "-c", command)
-	cmd.Stdout, cmd.Stderr = ch, ch.Stderr()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	in, _ := cmd.StdinPipe()
-	if err := cmd.Start(); err != nil {
+	inR, inW, err1 := os.Pipe()
+	outR, outW, err2 := os.Pipe()
+	errR, errW, err3 := os.Pipe()
+	if err := errors.Join(err1, err2, err3); err != nil {
+		sendExit(ch, 127, "")
+		return
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
+	err := cmd.Start()
+	inR.Close()
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		inW.Close()
+		outR.Close()
+		errR.Close()
 		sendExit(ch, 127, "")
 		return
 	}
 	go func() {
-		io.Copy(in, ch) // ends when the client sends EOF or closes the channel
-		in.Close()
+		io.Copy(inW, ch) // ends when the client sends EOF or closes the channel
+		inW.Close()
 	}()
-	err := cmd.Wait()
+	var copies sync.WaitGroup
+	copies.Add(2)
+	go func() { defer copies.Done(); io.Copy(ch, outR); outR.Close() }()
+	go func() { defer copies.Done(); io.Copy(ch.Stderr(), errR); errR.Close() }()
+	err = cmd.Wait()
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
 		sendExit(ch, 0, "")
 	case errors.As(err, &ee):
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			sendExit(ch, -1, signame(ws.Signal()))
+			sendExit(ch, -1, strings.TrimPrefix(unix.SignalName(ws.Signal()), "SIG"))
 		} else {
 			sendExit(ch, ee.ExitCode(), "")
 		}
 	}
-}
-
-func signame(sig syscall.Signal) string {
-	switch sig {
-	case syscall.SIGKILL:
-		return "KILL"
-	case syscall.SIGTERM:
-		return "TERM"
-	case syscall.SIGINT:
-		return "INT"
-	}
-	return fmt.Sprint(int(sig))
+	copies.Wait()
 }
 
 func sendExit(ch ssh.Channel, code int, sig string) {

@@ -1,0 +1,157 @@
+package remote
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strings"
+)
+
+// wrapperScript runs one block on the host, in the SSH session's own
+// process (sshd makes every session a session and process group of its
+// own: that group is the block's, its id the wrapper's pid). It uses only
+// shell built-ins, then execs the program in its place, so that the
+// session's exit status or signal is the program's own.
+//
+// Its input is the SSH channel: first the preamble (the environment,
+// written by [preamble]: entries separated by lines holding only the
+// sentinel, ended by an empty entry), then, gated, one gate line ("go"),
+// then the program's own input, which the program inherits.
+//
+// Before the program runs it reports on stderr, on lines starting with the
+// byte 0x1e, which nothing else writes before them:
+//
+//	\036error MESSAGE   the program or the directory is not usable: nothing ran
+//	\036ready PGID      registered in base/run, about to run (gated: parked)
+//	\036go TIME         gated: the gate opened at TIME (the host's clock)
+//
+// Its variables start with _st_ (Start refuses such Env names), so that
+// the block's environment cannot change them.
+//
+// Arguments: base dir, sentinel, gated (0/1), dir, argv...
+const wrapperScript = `_st_b=$1 _st_s=$2 _st_g=$3 _st_d=$4
+shift 4
+_st_v= _st_ok=
+while IFS= read -r _st_l; do
+  if [ "$_st_l" != "$_st_s" ]; then _st_v="$_st_v$_st_l
+"
+  elif [ -n "$_st_v" ]; then export "${_st_v%?}"; _st_v=
+  else _st_ok=1; break
+  fi
+done
+[ -n "$_st_ok" ] || exit 125
+_st_e() { printf '\036error %s\n' "$1" >&2; exit 125; }
+cd "$_st_b/work" || _st_e "the work directory $_st_b/work is gone"
+if ! cd "$_st_d" 2>/dev/null; then
+  case $_st_d in /*) ;; *) _st_d=$PWD/$_st_d ;; esac
+  [ -e "$_st_d" ] || _st_e "directory $_st_d does not exist"
+  [ -d "$_st_d" ] || _st_e "$_st_d is not a directory"
+  _st_e "cannot enter directory $_st_d"
+fi
+case $1 in
+*/*)
+  [ -e "$1" ] || _st_e "program $1 does not exist (in $PWD)"
+  [ -d "$1" ] && _st_e "program $1 is a directory"
+  [ -x "$1" ] || _st_e "program $1 is not executable" ;;
+*)
+  _st_f= _st_i=$IFS
+  set -f; IFS=:
+  for _st_p in $PATH; do
+    if [ -f "${_st_p:-.}/$1" ] && [ -x "${_st_p:-.}/$1" ]; then _st_f=1; break; fi
+  done
+  set +f; IFS=$_st_i
+  [ -n "$_st_f" ] || _st_e "program $1 is not in PATH ($PATH)" ;;
+esac
+: >"$_st_b/run/$$" || _st_e "cannot register the block in $_st_b/run"
+printf '\036ready %s\n' $$ >&2
+if [ "$_st_g" = 1 ]; then
+  IFS= read -r _st_l && [ "$_st_l" = go ] || exit 125
+  printf '\036go %s\n' "${EPOCHREALTIME:-$(date +%s%N)}" >&2
+fi
+exec "$@"`
+
+// wrapperLine is the command line the SSH server runs for a block: the
+// wrapper with its arguments, every one quoted. Gated blocks run the
+// wrapper with bash when the host has it: its $EPOCHREALTIME reads the
+// clock without starting a process, which keeps the gates of a group close
+// together. The environment is not on it: see [preamble].
+func wrapperLine(base, sentinel string, gated bool, dir string, args []string) string {
+	if dir == "" {
+		dir = "."
+	}
+	g := "0"
+	if gated {
+		g = "1"
+	}
+	var b strings.Builder
+	b.WriteString(quote(wrapperScript))
+	b.WriteString(" streamtest-block")
+	for _, a := range append([]string{base, sentinel, g, dir}, args...) {
+		b.WriteString(" " + quote(a))
+	}
+	if gated {
+		return "if command -v bash >/dev/null 2>&1; then _st_sh=bash; else _st_sh=/bin/sh; fi; exec $_st_sh -c " + b.String()
+	}
+	return "exec /bin/sh -c " + b.String()
+}
+
+// preamble is what the wrapper reads from its input before anything else:
+// every entry of env, each followed by a line holding only sentinel, then
+// one more sentinel line. Values stay off every command line; the framing
+// keeps any character but NUL, newlines included.
+func preamble(env []string, sentinel string) ([]byte, error) {
+	var b bytes.Buffer
+	for _, kv := range env {
+		// Errors name the entry, never its value.
+		name, _, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, fmt.Errorf("environment entry %q is not NAME=value", name)
+		}
+		if !validName(name) {
+			return nil, fmt.Errorf("environment entry %q: the name is not a shell variable name", name)
+		}
+		if strings.HasPrefix(name, "_st_") {
+			return nil, fmt.Errorf("environment entry %s: names starting with _st_ are the block wrapper's", name)
+		}
+		if strings.ContainsRune(kv, 0) {
+			return nil, fmt.Errorf("environment entry %s holds a NUL byte", name)
+		}
+		for _, l := range strings.Split(kv, "\n") {
+			if l == sentinel {
+				return nil, fmt.Errorf("environment entry %s holds the sentinel line", name)
+			}
+		}
+		b.WriteString(kv + "\n" + sentinel + "\n")
+	}
+	b.WriteString(sentinel + "\n")
+	return b.Bytes(), nil
+}
+
+// newSentinel returns a random line that no environment value holds in
+// practice (preamble checks it).
+func newSentinel() string {
+	var r [12]byte
+	rand.Read(r[:])
+	return "--streamtest-" + hex.EncodeToString(r[:])
+}
+
+// quote quotes s for a POSIX shell.
+func quote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r == '_', r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
+		case r >= '0' && r <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
