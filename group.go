@@ -267,6 +267,15 @@ func (g *Group) Output() map[string]Output {
 	return out
 }
 
+// Outcomes returns each member's Outcome, keyed by stream id.
+func (g *Group) Outcomes() map[string]Outcome {
+	out := make(map[string]Outcome, len(g.members))
+	for _, s := range g.members {
+		out[s.id] = s.Outcome()
+	}
+	return out
+}
+
 // Skew returns the spread of the members' start times in their last run:
 // the time between the first and the last member's program beginning to
 // run. For a synchronized run it measures how "at one instant" the start
@@ -274,7 +283,7 @@ func (g *Group) Output() map[string]Output {
 func (g *Group) Skew() time.Duration {
 	var first, last time.Time
 	for _, s := range g.members {
-		b := s.Output().Began()
+		b := s.Outcome().Exit.Started
 		if b.IsZero() {
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -133,7 +134,7 @@ func (s *Stream) Success() bool {
 	if r == nil || !isClosed(r.done) {
 		return false
 	}
-	return r.success
+	return r.outcome.Success
 }
 
 // Err returns the infrastructure failure of the stream's last block, or nil
@@ -143,7 +144,19 @@ func (s *Stream) Err() error {
 	if r == nil || !isClosed(r.done) {
 		return nil
 	}
-	return r.err
+	return r.outcome.Err
+}
+
+// Outcome returns how the stream's last block ended: its exit, its times,
+// why it was stopped, its infrastructure failure. While the block runs it
+// holds what is known so far (Ended is zero); before the first Run it is
+// the zero Outcome.
+func (s *Stream) Outcome() Outcome {
+	r := s.last()
+	if r == nil {
+		return Outcome{}
+	}
+	return r.snapshot()
 }
 
 // Output returns the output of the stream's last block: see Output for the
@@ -190,7 +203,7 @@ func (s *Stream) Terminate() {
 
 func (s *Stream) terminate() error {
 	if r := s.last(); r != nil {
-		r.stop("terminated")
+		r.stop(Terminated)
 		<-r.done
 	}
 	s.setupMu.Lock()
@@ -221,23 +234,26 @@ func (s *Stream) line() string {
 	if !isClosed(r.done) {
 		return fmt.Sprintf("%s\t%s\trunning for %s", head, what, fmtDuration(time.Since(r.started)))
 	}
-	out := r.output()
+	oc := r.outcome
 	state := "ok"
-	if !r.success {
+	if !oc.Success {
 		state = "FAILED"
 	}
-	detail := fmt.Sprintf("exit %d", out.ExitStatus())
-	if sig, _ := out["signal"].(string); sig != "" {
-		detail = "killed by SIG" + sig
+	detail := "exit " + strconv.Itoa(oc.Exit.Code)
+	switch {
+	case oc.Err != nil:
+		detail = oc.Err.Error()
+	case !oc.Exited:
+		detail = "did not run"
+	case oc.Exit.Signal != 0:
+		detail = oc.Exit.String()
 	}
-	if r.err != nil {
-		detail = r.err.Error()
-	} else if r.reason != "" {
-		detail += ", " + r.reason
+	if oc.Err == nil && oc.Stopped != NotStopped {
+		detail += ", " + oc.StopMessage()
 	}
-	line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s", head, what, state, detail, fmtDuration(out.Duration()))
-	if !r.success && r.err == nil {
-		if tail := lastLines(out.Stderr(), 2); tail != "" {
+	line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s", head, what, state, detail, fmtDuration(oc.Duration()))
+	if !oc.Success && oc.Err == nil {
+		if tail := lastLines(r.stderr.String(), 2); tail != "" {
 			line += "\tstderr: " + tail
 		}
 	}
@@ -394,9 +410,9 @@ func (s *Stream) claim(block code.Block, o runOptions, report bool) (*run, error
 	context.AfterFunc(ctx, func() {
 		switch {
 		case errors.Is(ctx.Err(), context.DeadlineExceeded):
-			r.stop("timed out after " + o.timeout.String())
+			r.stop(TimedOut)
 		case s.m.ctx.Err() != nil:
-			r.stop("the test ended")
+			r.stop(TestEnded)
 		}
 	})
 	s.cur = r
@@ -431,25 +447,25 @@ func (r *run) record() {
 	if w == nil {
 		return
 	}
-	out := r.output()
+	oc := r.outcome
 	b := record.Block{
-		Test: r.s.m.t.Name(), Dir: workDir(), Stream: r.s.id, Type: r.s.Type(), Host: r.s.knownHost(),
+		Test: r.s.m.t.Name(), Dir: workDir(), Stream: r.s.id, Type: r.s.Type(), Host: oc.Host,
 		Seq: r.seq, Kind: r.block.Kind(), Summary: r.block.String(),
-		Started: r.started, Ended: r.ended, Group: r.group,
-		ExitStatus: out.ExitStatus(), Success: r.success,
+		Started: oc.Started, Ended: oc.Ended, Group: r.group,
+		ExitStatus: -1, Success: oc.Success, Signal: oc.signalName(),
 	}
-	if !r.exit.Started.IsZero() {
-		b.Began = r.exit.Started
+	if oc.Exited {
+		b.ExitStatus = oc.Exit.Code
+		b.Began = oc.Exit.Started
 	}
-	if !r.released.IsZero() {
-		rel := r.released
+	if !oc.Released.IsZero() {
+		rel := oc.Released
 		b.Released = &rel
 	}
-	b.Signal, _ = out["signal"].(string)
-	if r.err != nil {
-		b.Error = r.err.Error()
-	} else if r.reason != "" {
-		b.Error = r.reason
+	if oc.Err != nil {
+		b.Error = oc.Err.Error()
+	} else if oc.Stopped != NotStopped {
+		b.Error = oc.StopMessage()
 	}
 	stdout, _ := r.stdout.bytes()
 	stderr, _ := r.stderr.bytes()
