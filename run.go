@@ -44,6 +44,7 @@ type run struct {
 
 // execute runs a claimed, unsynchronized run to its end.
 func (r *run) execute() {
+	r.s.m.t.Helper() // with Wait, it reports on the test's goroutine
 	env, err := r.s.ensureEnv(r.ctx)
 	if err == nil {
 		err = r.prepare(env, false)
@@ -94,6 +95,7 @@ func (r *run) prepare(env stream.Environment, gated bool) error {
 
 // wait waits for the process and finishes the run.
 func (r *run) wait() {
+	r.s.m.t.Helper()
 	r.mu.Lock()
 	proc := r.proc
 	r.mu.Unlock()
@@ -124,6 +126,7 @@ func (r *run) stop(reason StopReason) {
 // finish settles the outcome, once, reports an infrastructure failure and
 // closes done.
 func (r *run) finish(err error) {
+	r.s.m.t.Helper()
 	r.cancel()
 	host := r.s.knownHost()
 	r.mu.Lock()

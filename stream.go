@@ -95,6 +95,7 @@ func (s *Stream) TryRun(block code.Block, opts ...RunOption) error {
 }
 
 func (s *Stream) start(block code.Block, o runOptions, report bool) error {
+	s.m.t.Helper()
 	if o.sync {
 		g := &Group{m: s.m, members: []*Stream{s}}
 		return g.start(block, o, report)
@@ -261,10 +262,7 @@ func (s *Stream) line() string {
 }
 
 func (s *Stream) where() string {
-	typ := s.Type()
-	if typ == "" {
-		typ = "?"
-	}
+	typ := s.typeForMessage()
 	if h := s.knownHost(); h != "" {
 		return typ + ", " + h
 	}
@@ -319,21 +317,40 @@ func (s *Stream) error(op string, err error) error {
 	return s.errorEnv(env, op, err)
 }
 
+// errorEnv is the one place where a failure of the stream gets its
+// prefix: it wraps the cause once in a *stream.Error with the stream's id,
+// type and host. A cause that already is this stream's *stream.Error (a
+// type that still wraps its own errors) is unwrapped first, so that no
+// message repeats the prefix.
 func (s *Stream) errorEnv(env stream.Environment, op string, err error) error {
-	var se *stream.Error
-	if errors.As(err, &se) && se.ID == s.id {
-		return err
+	for {
+		se, ok := err.(*stream.Error)
+		if !ok || se.ID != s.id || se.Err == nil {
+			break
+		}
+		err = se.Err
 	}
-	e := &stream.Error{ID: s.id, Type: s.Type(), Op: op, Err: err}
+	e := &stream.Error{ID: s.id, Type: s.typeForMessage(), Op: op, Err: err}
 	if env != nil {
 		e.Host = env.Host()
 	} else {
 		e.Host = s.knownHost()
 	}
-	if e.Type == "" {
-		e.Type = "?"
-	}
 	return e
+}
+
+// typeForMessage is the stream's type as a message names it: the type the
+// parameters give, even one that is not registered, or "type unresolved"
+// when the parameters could not say (an undefined stream in strict mode).
+func (s *Stream) typeForMessage() string {
+	def, err := s.resolve()
+	if err == nil {
+		return def.Type
+	}
+	if ute, ok := errors.AsType[*stream.UnknownTypeError](err); ok {
+		return ute.Name
+	}
+	return "type unresolved"
 }
 
 // ensureEnv returns the stream's environment, creating and setting it up on
@@ -361,6 +378,7 @@ func (s *Stream) ensureEnv(ctx context.Context) (stream.Environment, error) {
 		Type:   reg.Name,
 		Params: def.Values,
 		Dir:    def.Dir,
+		Grace:  s.m.grace,
 		Logf:   func(format string, args ...any) { s.m.logf(s.id, format, args...) },
 	})
 	if err != nil {
