@@ -3,7 +3,6 @@ package streamtest
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -108,73 +107,13 @@ func (g *Group) start(block code.Block, o runOptions, report bool) error {
 // synchronize gets every run ready at its gate, then releases all at once,
 // or aborts all if one cannot get ready in time.
 func (g *Group) synchronize(runs []*run, timeout time.Duration) {
-	type ready struct {
-		r   *run
-		err error
-	}
-	results := make(chan ready, len(runs))
-	for _, r := range runs {
-		go func() {
-			env, err := r.s.ensureEnv(r.ctx)
-			if err == nil {
-				err = r.prepare(env, true)
-			}
-			results <- ready{r, err}
-		}()
-	}
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	failed := map[*run]error{}
-	got := map[*run]bool{}
-	timedOut := false
-	for len(got) < len(runs) && !timedOut && len(failed) == 0 {
-		select {
-		case res := <-results:
-			got[res.r] = true
-			if res.err != nil {
-				failed[res.r] = res.err
-			}
-		case <-timer.C:
-			timedOut = true
-		}
-	}
+	results := getReady(runs)
+	got, failed, timedOut := awaitReady(results, len(runs), timeout)
 	if !timedOut && len(failed) == 0 {
-		released := time.Now()
-		for _, r := range runs {
-			r.mu.Lock()
-			proc := r.proc
-			r.released = released
-			r.mu.Unlock()
-			if err := proc.Release(); err != nil {
-				failed[r] = r.s.error("synchronize", err)
-			}
-		}
-		for _, r := range runs {
-			if err, bad := failed[r]; bad {
-				r.mu.Lock()
-				proc := r.proc
-				r.mu.Unlock()
-				stream.Stop(proc, 0)
-				r.finish(err)
-				continue
-			}
-			go r.wait()
-		}
+		releaseAll(runs)
 		return
 	}
-
-	// Abort: say who was not ready and why, then stop every member.
-	var missing []string
-	for _, r := range runs {
-		switch {
-		case failed[r] != nil:
-			missing = append(missing, fmt.Sprintf("stream %s failed to get ready: %v", r.s.id, failed[r]))
-		case !got[r]:
-			missing = append(missing, fmt.Sprintf("stream %s (%s) was not ready within %v", r.s.id, r.s.where(), timeout))
-		}
-	}
-	cause := fmt.Errorf("synchronized start of streams %s aborted: %s", g.label(), strings.Join(missing, "; "))
-	own := maps.Clone(failed) // failures of the members themselves, before the abort
+	cause := abortCause(g.label(), runs, got, failed, timeout)
 	for _, r := range runs {
 		r.cancel()
 	}
@@ -182,19 +121,101 @@ func (g *Group) synchronize(runs []*run, timeout time.Duration) {
 		got[(<-results).r] = true
 	}
 	for _, r := range runs {
-		r.mu.Lock()
-		proc := r.proc
-		r.mu.Unlock()
-		if proc != nil {
+		if proc := r.process(); proc != nil {
 			stream.Stop(proc, 0)
 			proc.Wait()
 		}
-		if err := own[r]; err != nil {
-			r.finish(err)
+		if err := failed[r]; err != nil {
+			r.finish(err) // its own failure
 		} else {
 			r.finish(r.s.error("synchronize", cause))
 		}
 	}
+}
+
+// readiness is how one member's getting ready ended.
+type readiness struct {
+	r   *run
+	err error
+}
+
+// getReady sets every run up and starts its process parked at its gate,
+// each on its own goroutine; the channel receives one readiness per run.
+func getReady(runs []*run) chan readiness {
+	results := make(chan readiness, len(runs))
+	for _, r := range runs {
+		go func() {
+			env, err := r.s.ensureEnv(r.ctx)
+			if err == nil {
+				err = r.prepare(env, true)
+			}
+			results <- readiness{r, err}
+		}()
+	}
+	return results
+}
+
+// awaitReady receives readiness until all n runs are ready, one failed, or
+// timeout passed.
+func awaitReady(results <-chan readiness, n int, timeout time.Duration) (got map[*run]bool, failed map[*run]error, timedOut bool) {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	got, failed = map[*run]bool{}, map[*run]error{}
+	for len(got) < n && len(failed) == 0 {
+		select {
+		case res := <-results:
+			got[res.r] = true
+			if res.err != nil {
+				failed[res.r] = res.err
+			}
+		case <-timer.C:
+			return got, failed, true
+		}
+	}
+	return got, failed, false
+}
+
+// releaseAll opens every run's gate at one instant, then waits for each on
+// its own goroutine; a run whose gate would not open is stopped and fails.
+func releaseAll(runs []*run) {
+	released := time.Now()
+	failed := map[*run]error{}
+	for _, r := range runs {
+		r.mu.Lock()
+		proc := r.proc
+		r.released = released
+		r.mu.Unlock()
+		if err := proc.Release(); err != nil {
+			failed[r] = r.s.error("synchronize", err)
+		}
+	}
+	for _, r := range runs {
+		if err, bad := failed[r]; bad {
+			stream.Stop(r.process(), 0)
+			r.finish(err)
+			continue
+		}
+		go r.wait()
+	}
+}
+
+// abortCause says why a synchronized start was aborted: which members
+// failed to get ready (with their own errors, which name them) and which
+// were not ready in time.
+func abortCause(label string, runs []*run, got map[*run]bool, failed map[*run]error, timeout time.Duration) error {
+	var notReady, why []string
+	for _, r := range runs {
+		switch {
+		case failed[r] != nil:
+			notReady = append(notReady, r.s.id)
+			why = append(why, failed[r].Error())
+		case !got[r]:
+			notReady = append(notReady, r.s.id)
+			why = append(why, fmt.Sprintf("stream %s (%s) was not ready within %v", r.s.id, r.s.where(), timeout))
+		}
+	}
+	return fmt.Errorf("synchronized start of streams %s aborted: streams %s did not get ready: %s",
+		label, strings.Join(notReady, ","), strings.Join(why, "; "))
 }
 
 // label names the members: "3,4".
@@ -216,7 +237,7 @@ func (g *Group) Terminate() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = s.terminate()
+			errs[i] = s.terminate(Terminated)
 		}()
 	}
 	wg.Wait()

@@ -397,7 +397,7 @@ func (m *Manager) terminate() []error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = s.terminate()
+			errs[i] = s.terminate(TestEnded)
 		}()
 	}
 	wg.Wait()

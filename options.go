@@ -55,7 +55,7 @@ func KillGrace(d time.Duration) Option {
 }
 
 // RunOption configures one Run: Wait, Synchronized, SyncTimeout, Timeout,
-// Stdin, Env.
+// Stdin, Env, Tee.
 type RunOption interface{ applyRun(*runOptions) }
 
 type runOptions struct {
@@ -65,6 +65,7 @@ type runOptions struct {
 	timeout     time.Duration
 	stdin       func() io.Reader
 	env         []string
+	tee         func(id string) (stdout, stderr io.Writer)
 }
 
 type runOption func(*runOptions)
@@ -101,6 +102,15 @@ func Stdin(newReader func() io.Reader) RunOption {
 // Env adds "KEY=value" entries to the block's environment.
 func Env(kv ...string) RunOption {
 	return runOption(func(o *runOptions) { o.env = append(o.env, kv...) })
+}
+
+// Tee copies the block's standard output and error, as they arrive, to
+// the writers that writers returns for the stream (called once per stream
+// with its id; a nil writer copies nothing), besides keeping them in
+// Output. It is how a program shows a group's output live. The writers
+// must not block; what they return is ignored.
+func Tee(writers func(id string) (stdout, stderr io.Writer)) RunOption {
+	return runOption(func(o *runOptions) { o.tee = writers })
 }
 
 func collectRun(opts []RunOption) runOptions {

@@ -67,13 +67,18 @@ func (r *run) prepare(env stream.Environment, gated bool) error {
 	if r.opts.stdin != nil {
 		stdin = r.opts.stdin()
 	}
+	var stdout, stderr io.Writer = &r.stdout, &r.stderr
+	if r.opts.tee != nil {
+		to, te := r.opts.tee(r.s.id)
+		stdout, stderr = tee(&r.stdout, to), tee(&r.stderr, te)
+	}
 	cmd := &stream.Command{
 		Args:   plan.Args,
 		Env:    append(append([]string(nil), plan.Env...), r.opts.env...),
 		Dir:    plan.Dir,
 		Stdin:  stdin,
-		Stdout: &r.stdout,
-		Stderr: &r.stderr,
+		Stdout: stdout,
+		Stderr: stderr,
 		Gated:  gated,
 	}
 	proc, err := env.Start(r.ctx, cmd)
@@ -91,6 +96,13 @@ func (r *run) prepare(env stream.Environment, gated bool) error {
 		stream.Stop(proc, r.s.m.grace)
 	}
 	return nil
+}
+
+// process is the run's process, nil before it was started.
+func (r *run) process() stream.Process {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.proc
 }
 
 // wait waits for the process and finishes the run.
@@ -226,4 +238,24 @@ func (r *run) output() Output {
 		o["stderr_dropped"] = errDropped
 	}
 	return o
+}
+
+// tee returns a writer that keeps into b and copies to w, whose errors are
+// ignored: a failing copy must not cut the output kept.
+func tee(b *buffer, w io.Writer) io.Writer {
+	if w == nil {
+		return b
+	}
+	return teeWriter{b, w}
+}
+
+type teeWriter struct {
+	b *buffer
+	w io.Writer
+}
+
+func (t teeWriter) Write(p []byte) (int, error) {
+	t.b.Write(p)
+	t.w.Write(p)
+	return len(p), nil
 }

@@ -197,14 +197,14 @@ func (s *Stream) TrySend(local, remote string) error {
 // up afresh.
 func (s *Stream) Terminate() {
 	s.m.t.Helper()
-	if err := s.terminate(); err != nil {
+	if err := s.terminate(Terminated); err != nil {
 		s.m.t.Errorf("streamtest: %v", err)
 	}
 }
 
-func (s *Stream) terminate() error {
+func (s *Stream) terminate(reason StopReason) error {
 	if r := s.last(); r != nil {
-		r.stop(Terminated)
+		r.stop(reason)
 		<-r.done
 	}
 	s.setupMu.Lock()
