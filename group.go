@@ -113,7 +113,7 @@ func (g *Group) synchronize(runs []*run, timeout time.Duration) {
 		releaseAll(runs)
 		return
 	}
-	cause := abortCause(g.label(), runs, got, failed, timeout)
+	cause := abortCause(g.label(), runs, got, failed, timedOut, timeout)
 	for _, r := range runs {
 		r.cancel()
 	}
@@ -200,16 +200,16 @@ func releaseAll(runs []*run) {
 }
 
 // abortCause says why a synchronized start was aborted: which members
-// failed to get ready (with their own errors, which name them) and which
-// were not ready in time.
-func abortCause(label string, runs []*run, got map[*run]bool, failed map[*run]error, timeout time.Duration) error {
+// failed to get ready (with their own errors, which name them) and, when
+// the sync timeout passed, which were not ready in time.
+func abortCause(label string, runs []*run, got map[*run]bool, failed map[*run]error, timedOut bool, timeout time.Duration) error {
 	var notReady, why []string
 	for _, r := range runs {
 		switch {
 		case failed[r] != nil:
 			notReady = append(notReady, r.s.id)
 			why = append(why, failed[r].Error())
-		case !got[r]:
+		case !got[r] && timedOut:
 			notReady = append(notReady, r.s.id)
 			why = append(why, fmt.Sprintf("stream %s (%s) was not ready within %v", r.s.id, r.s.where(), timeout))
 		}
