@@ -95,12 +95,17 @@ func forTest(t TB, opts []Option) (m *Manager, created bool) {
 	for _, opt := range opts {
 		opt.applyManager(&o)
 	}
-	cfg, err := params.Load(params.Options{
+	po := params.Options{
 		Files:       o.files,
 		Fallback:    o.fallback,
 		Strict:      o.strict,
 		DefaultType: o.defaultType,
-	})
+	}
+	if o.isolated {
+		po.SystemFile, po.UserFile = "-", "-"
+		po.Getenv = func(string) string { return "" }
+	}
+	cfg, err := params.Load(po)
 	if err != nil {
 		t.Fatalf("streamtest: parameters: %v", err)
 	}

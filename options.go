@@ -6,7 +6,7 @@ import (
 )
 
 // Option configures a manager: ParamsFile, DefaultParams, Strict,
-// DefaultType, KillGrace. Options are taken on the first For call of a test.
+// DefaultType, KillGrace, IgnoreEnvironment. Options are taken on the first For call of a test.
 type Option interface{ applyManager(*managerOptions) }
 
 type managerOptions struct {
@@ -15,6 +15,7 @@ type managerOptions struct {
 	strict      *bool
 	defaultType string
 	grace       time.Duration
+	isolated    bool
 }
 
 type managerOption func(*managerOptions)
@@ -46,6 +47,16 @@ func Strict() Option {
 // ("local" unless configured).
 func DefaultType(name string) Option {
 	return managerOption(func(o *managerOptions) { o.defaultType = name })
+}
+
+// IgnoreEnvironment makes the streams those the options alone define:
+// STREAMTEST_PARAMS, STREAMTEST_STRICT, STREAMTEST_DEFAULT_TYPE and the
+// user's and the system's config files are not read (DefaultParams then
+// always applies). It is for code whose output depends on where its
+// streams are, such as Example functions, which must not run elsewhere
+// because a lab run set the environment. Tests should not need it.
+func IgnoreEnvironment() Option {
+	return managerOption(func(o *managerOptions) { o.isolated = true })
 }
 
 // KillGrace sets how long a stopped block gets between SIGTERM and SIGKILL
