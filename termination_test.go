@@ -24,13 +24,20 @@ import (
 const helperEnv = "TERMINATION_HELPER"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(helperEnv) == "" {
+	// A helper needs a real test, whose end, failure or panic is what is
+	// tested: run it as the binary's only test.
+	only := func(name string, f func(*testing.T)) {
+		testing.Main(func(_, _ string) (bool, error) { return true, nil },
+			[]testing.InternalTest{{Name: name, F: f}}, nil, nil)
+	}
+	switch {
+	case os.Getenv(helperEnv) != "":
+		only("TerminationHelper", terminationHelper)
+	case os.Getenv(attributionEnv) != "":
+		only("AttributionHelper", attributionHelper)
+	default:
 		os.Exit(m.Run())
 	}
-	// The helper needs a real test, whose end, failure or panic is what is
-	// tested: run it as the binary's only test.
-	testing.Main(func(_, _ string) (bool, error) { return true, nil },
-		[]testing.InternalTest{{Name: "TerminationHelper", F: terminationHelper}}, nil, nil)
 }
 
 // tree is the block the nested test runs: a shell that starts a child in
