@@ -156,10 +156,11 @@ func TestExecSyncAllOrNothing(t *testing.T) {
 
 func TestExecInterrupt(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(300*time.Millisecond, cancel)
-	var out bytes.Buffer
+	defer cancel()
+	// Interrupt once the command runs on all three streams.
+	out := &cancelAfter{n: 3, word: "started", cancel: cancel}
 	start := time.Now()
-	results, err := Exec(ctx, options(t, three, false, Options{On: "all", Grace: time.Second, Command: []string{"sleep", "30"}}), &out, &out)
+	results, err := Exec(ctx, options(t, three, false, Options{On: "all", Grace: time.Second, Command: []string{"sh", "-c", "echo started; exec sleep 30"}}), out, out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,10 +168,29 @@ func TestExecInterrupt(t *testing.T) {
 		t.Errorf("took %s after the interrupt", d)
 	}
 	for _, r := range results {
-		if r.OK() || r.Stopped != streamtest.TestEnded {
-			t.Errorf("stream %s: %s, want stopped", r.ID, r.Status())
+		if r.OK() || r.Stopped != streamtest.TestEnded || !strings.HasPrefix(r.Status(), "interrupted, killed by SIGTERM") {
+			t.Errorf("stream %s: %s, want interrupted", r.ID, r.Status())
 		}
 	}
+}
+
+// cancelAfter calls cancel once word was written n times.
+type cancelAfter struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	n      int
+	word   string
+	cancel func()
+}
+
+func (c *cancelAfter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.buf.Write(p)
+	if strings.Count(c.buf.String(), c.word) >= c.n {
+		c.cancel()
+	}
+	return len(p), nil
 }
 
 // closedPort returns a local TCP port that nothing listens on.
