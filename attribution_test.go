@@ -19,11 +19,12 @@ const attributionEnv = "STREAMTEST_ATTRIBUTION_HELPER"
 // attributionHelper fails in every synchronous way a test can; each line
 // that should be named by a failure ends with a "want:" comment.
 func attributionHelper(t *testing.T) {
-	s := streamtest.For(t, streamtest.IgnoreEnvironment(), streamtest.Strict())
+	p := writeParams(t, "streams:\n  - 11: {type: local}\n")
+	s := streamtest.For(t, streamtest.IgnoreEnvironment(), streamtest.Strict(), streamtest.ParamsFile(p))
 	s.At(7).Run(code.Exec("true"), streamtest.Wait()) // want: run
 	s.At(8).Send("/nonexistent", "x")                 // want: send
 	s.At(9).Host()                                    // want: host
-	s.At(11).Run(code.Exec("true"))
+	s.At(11).Run(code.Exec("sleep", "10"))
 	s.At(11).Run(code.Exec("true")) // want: busy
 }
 

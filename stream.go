@@ -407,11 +407,12 @@ func (s *Stream) claim(block code.Block, o runOptions, report bool) (*run, error
 		return nil, s.error("run", errors.New("the test has ended"))
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cur != nil && !isClosed(s.cur.done) {
-		return nil, fmt.Errorf("stream %s: cannot run %s %q: %w (running %s %q for %s; Wait first)",
-			s.id, block.Kind(), block.String(), ErrBusy, s.cur.block.Kind(), s.cur.block.String(), fmtDuration(time.Since(s.cur.started)))
+	if cur := s.cur; cur != nil && !isClosed(cur.done) {
+		s.mu.Unlock()
+		return nil, s.error("run", fmt.Errorf("cannot run %s %q: %w (running %s %q for %s; Wait first)",
+			block.Kind(), block.String(), ErrBusy, cur.block.Kind(), cur.block.String(), fmtDuration(time.Since(cur.started))))
 	}
+	defer s.mu.Unlock()
 	s.seq++
 	var ctx context.Context
 	var cancel context.CancelFunc
