@@ -21,9 +21,12 @@ const attributionEnv = "STREAMTEST_ATTRIBUTION_HELPER"
 func attributionHelper(t *testing.T) {
 	p := writeParams(t, "streams:\n  - 11: {type: local}\n")
 	s := streamtest.For(t, streamtest.IgnoreEnvironment(), streamtest.Strict(), streamtest.ParamsFile(p))
-	s.At(7).Run(code.Exec("true"), streamtest.Wait()) // want: run
-	s.At(8).Send("/nonexistent", "x")                 // want: send
-	s.At(9).Host()                                    // want: host
+	s.At(7).Run(code.Exec("true"), streamtest.Wait())                                   // want: run
+	s.At(8).Send("/nonexistent", "x")                                                   // want: send
+	s.At(9).Host()                                                                      // want: host
+	s.Pick(12).Run(code.Exec("true"), streamtest.Wait())                                // want: group run
+	s.Pick(13, 14).Run(code.Exec("true"), streamtest.Wait(), streamtest.Synchronized()) // want: synchronized group run
+	s.At(15).Run(code.Exec("true"), streamtest.Wait(), streamtest.Synchronized())       // want: synchronized run
 	s.At(11).Run(code.Exec("sleep", "10"))
 	s.At(11).Run(code.Exec("true")) // want: busy
 }

@@ -36,8 +36,20 @@ func (g *Group) IDs() []string {
 // failures fail the test, naming each stream; TryRun returns them instead.
 func (g *Group) Run(block code.Block, opts ...RunOption) {
 	g.m.t.Helper()
-	if err := g.start(block, collectRun(opts), true); err != nil {
+	o := collectRun(opts)
+	// With Wait, the members' failures are reported here, on the test's
+	// goroutine, so that they name the test's line; without, each member
+	// reports its own when it ends.
+	runs, err := g.start(block, o, !o.wait)
+	if err != nil {
 		g.m.t.Errorf("streamtest: %v", err)
+	}
+	if o.wait && !g.m.isEnding() {
+		for _, r := range runs {
+			if r.outcome.Err != nil {
+				g.m.t.Errorf("streamtest: %v", r.outcome.Err)
+			}
+		}
 	}
 }
 
@@ -45,7 +57,7 @@ func (g *Group) Run(block code.Block, opts ...RunOption) {
 // Stream.TryRun. Errors of several members are joined.
 func (g *Group) TryRun(block code.Block, opts ...RunOption) error {
 	o := collectRun(opts)
-	if err := g.start(block, o, false); err != nil {
+	if _, err := g.start(block, o, false); err != nil {
 		return err
 	}
 	if o.wait {
@@ -54,10 +66,13 @@ func (g *Group) TryRun(block code.Block, opts ...RunOption) error {
 	return nil
 }
 
-func (g *Group) start(block code.Block, o runOptions, report bool) error {
+// start claims a run of block on every member and starts them; with
+// o.wait, it returns once they have ended. It returns the runs it claimed.
+func (g *Group) start(block code.Block, o runOptions, report bool) ([]*run, error) {
 	if len(g.members) == 0 {
-		return errors.New("run on an empty group of streams")
+		return nil, errors.New("run on an empty group of streams")
 	}
+	var runs []*run
 	if !o.sync {
 		var errs []error
 		for _, s := range g.members {
@@ -66,28 +81,30 @@ func (g *Group) start(block code.Block, o runOptions, report bool) error {
 				errs = append(errs, err)
 				continue
 			}
+			runs = append(runs, r)
 			go r.execute()
 		}
 		if o.wait {
-			g.Wait()
+			for _, r := range runs {
+				<-r.done
+			}
 		}
-		return errors.Join(errs...)
+		return runs, errors.Join(errs...)
 	}
 	// Synchronized: every member must be free before any is claimed.
 	for _, s := range g.members {
 		if r := s.last(); r != nil && !isClosed(r.done) {
-			return fmt.Errorf("synchronized run on streams %s: stream %s: %w (running %s %q)",
+			return nil, fmt.Errorf("synchronized run on streams %s: stream %s: %w (running %s %q)",
 				g.label(), s.id, ErrBusy, r.block.Kind(), r.block.String())
 		}
 	}
-	runs := make([]*run, 0, len(g.members))
 	for _, s := range g.members {
 		r, err := s.claim(block, o, report)
 		if err != nil {
 			for _, c := range runs {
 				c.finish(err)
 			}
-			return err
+			return nil, err
 		}
 		r.group = g.label()
 		runs = append(runs, r)
@@ -99,9 +116,11 @@ func (g *Group) start(block code.Block, o runOptions, report bool) error {
 	}()
 	if o.wait {
 		<-done
-		g.Wait()
+		for _, r := range runs {
+			<-r.done
+		}
 	}
-	return nil
+	return runs, nil
 }
 
 // synchronize gets every run ready at its gate, then releases all at once,

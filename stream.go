@@ -98,7 +98,11 @@ func (s *Stream) start(block code.Block, o runOptions, report bool) error {
 	s.m.t.Helper()
 	if o.sync {
 		g := &Group{m: s.m, members: []*Stream{s}}
-		return g.start(block, o, report)
+		runs, err := g.start(block, o, report && !o.wait)
+		if err == nil && report && o.wait && !s.m.isEnding() && runs[0].outcome.Err != nil {
+			s.m.t.Errorf("streamtest: %v", runs[0].outcome.Err) // on the test's goroutine
+		}
+		return err
 	}
 	r, err := s.claim(block, o, report)
 	if err != nil {
