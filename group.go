@@ -233,8 +233,15 @@ func abortCause(label string, runs []*run, got map[*run]bool, failed map[*run]er
 			why = append(why, fmt.Sprintf("stream %s (%s) was not ready within %v", r.s.id, r.s.where(), timeout))
 		}
 	}
-	return fmt.Errorf("synchronized start of streams %s aborted: streams %s did not get ready: %s",
-		label, strings.Join(notReady, ","), strings.Join(why, "; "))
+	who := "no stream"
+	switch {
+	case len(notReady) == 1:
+		who = "stream " + notReady[0]
+	case len(notReady) > 1:
+		who = "streams " + strings.Join(notReady, ",")
+	}
+	return fmt.Errorf("synchronized start of streams %s aborted: %s did not get ready: %s",
+		label, who, strings.Join(why, "; "))
 }
 
 // label names the members: "3,4".

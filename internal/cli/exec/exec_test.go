@@ -146,7 +146,7 @@ func TestExecSyncAllOrNothing(t *testing.T) {
 	if strings.Contains(out.String(), "ran") {
 		t.Errorf("a stream ran although the group could not start:\n%s", &out)
 	}
-	if results[0].OK() || !strings.Contains(results[0].Status(), "streams 9 did not get ready") {
+	if results[0].OK() || !strings.Contains(results[0].Status(), "stream 9 did not get ready") {
 		t.Errorf("stream 1: %s", results[0].Status())
 	}
 	if !strings.Contains(results[1].Status(), "strict") {
