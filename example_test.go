@@ -2,7 +2,6 @@ package streamtest_test
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/streamtest/streamtest"
@@ -10,13 +9,14 @@ import (
 )
 
 // In a test, the manager comes from streamtest.For(t). Outside go test, as
-// here, a Session stands in for t.
+// here, a Session stands in for t. The examples' streams are local
+// whatever the environment says (IgnoreEnvironment); a test leaves where
+// its streams are to the parameters.
 func Example() {
-	os.Setenv("STREAMTEST_PARAMS", "") // default local streams
 	sess := streamtest.NewSession("Example")
 	defer sess.Close()
 
-	s := streamtest.For(sess)
+	s := streamtest.For(sess, streamtest.IgnoreEnvironment())
 	s.At(1).Run(code.Shell("echo one"))
 	s.At(2).Run(code.Shell("echo two"))
 	s.Wait()
@@ -31,7 +31,7 @@ func Example() {
 func ExampleStream_Run() {
 	sess := streamtest.NewSession("ExampleStream_Run")
 	defer sess.Close()
-	s := streamtest.For(sess, streamtest.DefaultType("local"))
+	s := streamtest.For(sess, streamtest.IgnoreEnvironment(), streamtest.DefaultType("local"))
 
 	st := s.At("db")
 	st.Run(code.Shell("echo ready; exit 3"), streamtest.Wait())
@@ -45,7 +45,7 @@ func ExampleStream_Run() {
 func ExampleGroup_Run() {
 	sess := streamtest.NewSession("ExampleGroup_Run")
 	defer sess.Close()
-	s := streamtest.For(sess)
+	s := streamtest.For(sess, streamtest.IgnoreEnvironment())
 
 	// Streams 3 and 4 get ready, then start at one instant.
 	g := s.Range(3, 4)
@@ -58,7 +58,7 @@ func ExampleGroup_Run() {
 func ExampleManager_String() {
 	sess := streamtest.NewSession("ExampleManager_String")
 	defer sess.Close()
-	s := streamtest.For(sess)
+	s := streamtest.For(sess, streamtest.IgnoreEnvironment())
 
 	s.At(1).Run(code.Exec("true"))
 	s.At(2).Run(code.Shell("echo disk full >&2; exit 1"))
@@ -78,7 +78,7 @@ func ExampleManager_String() {
 func ExampleStream_TryRun() {
 	sess := streamtest.NewSession("ExampleStream_TryRun")
 	defer sess.Close()
-	s := streamtest.For(sess)
+	s := streamtest.For(sess, streamtest.IgnoreEnvironment())
 
 	s.At(1).Run(code.Exec("sleep", "5"))
 	err := s.At(1).TryRun(code.Exec("true"))

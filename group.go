@@ -3,7 +3,6 @@ package streamtest
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -37,8 +36,20 @@ func (g *Group) IDs() []string {
 // failures fail the test, naming each stream; TryRun returns them instead.
 func (g *Group) Run(block code.Block, opts ...RunOption) {
 	g.m.t.Helper()
-	if err := g.start(block, collectRun(opts), true); err != nil {
+	o := collectRun(opts)
+	// With Wait, the members' failures are reported here, on the test's
+	// goroutine, so that they name the test's line; without, each member
+	// reports its own when it ends.
+	runs, err := g.start(block, o, !o.wait)
+	if err != nil {
 		g.m.t.Errorf("streamtest: %v", err)
+	}
+	if o.wait && !g.m.isEnding() {
+		for _, r := range runs {
+			if r.outcome.Err != nil {
+				g.m.t.Errorf("streamtest: %v", r.outcome.Err)
+			}
+		}
 	}
 }
 
@@ -46,7 +57,7 @@ func (g *Group) Run(block code.Block, opts ...RunOption) {
 // Stream.TryRun. Errors of several members are joined.
 func (g *Group) TryRun(block code.Block, opts ...RunOption) error {
 	o := collectRun(opts)
-	if err := g.start(block, o, false); err != nil {
+	if _, err := g.start(block, o, false); err != nil {
 		return err
 	}
 	if o.wait {
@@ -55,10 +66,13 @@ func (g *Group) TryRun(block code.Block, opts ...RunOption) error {
 	return nil
 }
 
-func (g *Group) start(block code.Block, o runOptions, report bool) error {
+// start claims a run of block on every member and starts them; with
+// o.wait, it returns once they have ended. It returns the runs it claimed.
+func (g *Group) start(block code.Block, o runOptions, report bool) ([]*run, error) {
 	if len(g.members) == 0 {
-		return errors.New("run on an empty group of streams")
+		return nil, errors.New("run on an empty group of streams")
 	}
+	var runs []*run
 	if !o.sync {
 		var errs []error
 		for _, s := range g.members {
@@ -67,28 +81,30 @@ func (g *Group) start(block code.Block, o runOptions, report bool) error {
 				errs = append(errs, err)
 				continue
 			}
+			runs = append(runs, r)
 			go r.execute()
 		}
 		if o.wait {
-			g.Wait()
+			for _, r := range runs {
+				<-r.done
+			}
 		}
-		return errors.Join(errs...)
+		return runs, errors.Join(errs...)
 	}
 	// Synchronized: every member must be free before any is claimed.
 	for _, s := range g.members {
 		if r := s.last(); r != nil && !isClosed(r.done) {
-			return fmt.Errorf("synchronized run on streams %s: stream %s: %w (running %s %q)",
+			return nil, fmt.Errorf("synchronized run on streams %s: stream %s: %w (running %s %q)",
 				g.label(), s.id, ErrBusy, r.block.Kind(), r.block.String())
 		}
 	}
-	runs := make([]*run, 0, len(g.members))
 	for _, s := range g.members {
 		r, err := s.claim(block, o, report)
 		if err != nil {
 			for _, c := range runs {
 				c.finish(err)
 			}
-			return err
+			return nil, err
 		}
 		r.group = g.label()
 		runs = append(runs, r)
@@ -100,81 +116,23 @@ func (g *Group) start(block code.Block, o runOptions, report bool) error {
 	}()
 	if o.wait {
 		<-done
-		g.Wait()
+		for _, r := range runs {
+			<-r.done
+		}
 	}
-	return nil
+	return runs, nil
 }
 
 // synchronize gets every run ready at its gate, then releases all at once,
 // or aborts all if one cannot get ready in time.
 func (g *Group) synchronize(runs []*run, timeout time.Duration) {
-	type ready struct {
-		r   *run
-		err error
-	}
-	results := make(chan ready, len(runs))
-	for _, r := range runs {
-		go func() {
-			env, err := r.s.ensureEnv(r.ctx)
-			if err == nil {
-				err = r.prepare(env, true)
-			}
-			results <- ready{r, err}
-		}()
-	}
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	failed := map[*run]error{}
-	got := map[*run]bool{}
-	timedOut := false
-	for len(got) < len(runs) && !timedOut && len(failed) == 0 {
-		select {
-		case res := <-results:
-			got[res.r] = true
-			if res.err != nil {
-				failed[res.r] = res.err
-			}
-		case <-timer.C:
-			timedOut = true
-		}
-	}
+	results := getReady(runs)
+	got, failed, timedOut := awaitReady(results, len(runs), timeout)
 	if !timedOut && len(failed) == 0 {
-		released := time.Now()
-		for _, r := range runs {
-			r.mu.Lock()
-			proc := r.proc
-			r.released = released
-			r.mu.Unlock()
-			if err := proc.Release(); err != nil {
-				failed[r] = r.s.error("synchronize", err)
-			}
-		}
-		for _, r := range runs {
-			if err, bad := failed[r]; bad {
-				r.mu.Lock()
-				proc := r.proc
-				r.mu.Unlock()
-				stream.Stop(proc, 0)
-				r.finish(err)
-				continue
-			}
-			go r.wait()
-		}
+		releaseAll(runs)
 		return
 	}
-
-	// Abort: say who was not ready and why, then stop every member.
-	var missing []string
-	for _, r := range runs {
-		switch {
-		case failed[r] != nil:
-			missing = append(missing, fmt.Sprintf("stream %s failed to get ready: %v", r.s.id, failed[r]))
-		case !got[r]:
-			missing = append(missing, fmt.Sprintf("stream %s (%s) was not ready within %v", r.s.id, r.s.where(), timeout))
-		}
-	}
-	cause := fmt.Errorf("synchronized start of streams %s aborted: %s", g.label(), strings.Join(missing, "; "))
-	own := maps.Clone(failed) // failures of the members themselves, before the abort
+	cause := abortCause(g.label(), runs, got, failed, timedOut, timeout)
 	for _, r := range runs {
 		r.cancel()
 	}
@@ -182,19 +140,108 @@ func (g *Group) synchronize(runs []*run, timeout time.Duration) {
 		got[(<-results).r] = true
 	}
 	for _, r := range runs {
-		r.mu.Lock()
-		proc := r.proc
-		r.mu.Unlock()
-		if proc != nil {
+		if proc := r.process(); proc != nil {
 			stream.Stop(proc, 0)
 			proc.Wait()
 		}
-		if err := own[r]; err != nil {
-			r.finish(err)
+		if err := failed[r]; err != nil {
+			r.finish(err) // its own failure
 		} else {
 			r.finish(r.s.error("synchronize", cause))
 		}
 	}
+}
+
+// readiness is how one member's getting ready ended.
+type readiness struct {
+	r   *run
+	err error
+}
+
+// getReady sets every run up and starts its process parked at its gate,
+// each on its own goroutine; the channel receives one readiness per run.
+func getReady(runs []*run) chan readiness {
+	results := make(chan readiness, len(runs))
+	for _, r := range runs {
+		go func() {
+			env, err := r.s.ensureEnv(r.ctx)
+			if err == nil {
+				err = r.prepare(env, true)
+			}
+			results <- readiness{r, err}
+		}()
+	}
+	return results
+}
+
+// awaitReady receives readiness until all n runs are ready, one failed, or
+// timeout passed.
+func awaitReady(results <-chan readiness, n int, timeout time.Duration) (got map[*run]bool, failed map[*run]error, timedOut bool) {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	got, failed = map[*run]bool{}, map[*run]error{}
+	for len(got) < n && len(failed) == 0 {
+		select {
+		case res := <-results:
+			got[res.r] = true
+			if res.err != nil {
+				failed[res.r] = res.err
+			}
+		case <-timer.C:
+			return got, failed, true
+		}
+	}
+	return got, failed, false
+}
+
+// releaseAll opens every run's gate at one instant, then waits for each on
+// its own goroutine; a run whose gate would not open is stopped and fails.
+func releaseAll(runs []*run) {
+	released := time.Now()
+	failed := map[*run]error{}
+	for _, r := range runs {
+		r.mu.Lock()
+		proc := r.proc
+		r.released = released
+		r.mu.Unlock()
+		if err := proc.Release(); err != nil {
+			failed[r] = r.s.error("synchronize", err)
+		}
+	}
+	for _, r := range runs {
+		if err, bad := failed[r]; bad {
+			stream.Stop(r.process(), 0)
+			r.finish(err)
+			continue
+		}
+		go r.wait()
+	}
+}
+
+// abortCause says why a synchronized start was aborted: which members
+// failed to get ready (with their own errors, which name them) and, when
+// the sync timeout passed, which were not ready in time.
+func abortCause(label string, runs []*run, got map[*run]bool, failed map[*run]error, timedOut bool, timeout time.Duration) error {
+	var notReady, why []string
+	for _, r := range runs {
+		switch {
+		case failed[r] != nil:
+			notReady = append(notReady, r.s.id)
+			why = append(why, failed[r].Error())
+		case !got[r] && timedOut:
+			notReady = append(notReady, r.s.id)
+			why = append(why, fmt.Sprintf("stream %s (%s) was not ready within %v", r.s.id, r.s.where(), timeout))
+		}
+	}
+	who := "no stream"
+	switch {
+	case len(notReady) == 1:
+		who = "stream " + notReady[0]
+	case len(notReady) > 1:
+		who = "streams " + strings.Join(notReady, ",")
+	}
+	return fmt.Errorf("synchronized start of streams %s aborted: %s did not get ready: %s",
+		label, who, strings.Join(why, "; "))
 }
 
 // label names the members: "3,4".
@@ -216,7 +263,7 @@ func (g *Group) Terminate() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = s.terminate()
+			errs[i] = s.terminate(Terminated)
 		}()
 	}
 	wg.Wait()
@@ -267,6 +314,15 @@ func (g *Group) Output() map[string]Output {
 	return out
 }
 
+// Outcomes returns each member's Outcome, keyed by stream id.
+func (g *Group) Outcomes() map[string]Outcome {
+	out := make(map[string]Outcome, len(g.members))
+	for _, s := range g.members {
+		out[s.id] = s.Outcome()
+	}
+	return out
+}
+
 // Skew returns the spread of the members' start times in their last run:
 // the time between the first and the last member's program beginning to
 // run. For a synchronized run it measures how "at one instant" the start
@@ -274,7 +330,7 @@ func (g *Group) Output() map[string]Output {
 func (g *Group) Skew() time.Duration {
 	var first, last time.Time
 	for _, s := range g.members {
-		b := s.Output().Began()
+		b := s.Outcome().Exit.Started
 		if b.IsZero() {
 			continue
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/streamtest/streamtest/params"
 	"github.com/streamtest/streamtest/record"
+	"github.com/streamtest/streamtest/stream"
 	_ "github.com/streamtest/streamtest/stream/local" // the default stream type
 )
 
@@ -73,25 +74,38 @@ var (
 // Options are taken on the first call only.
 func For(t TB, opts ...Option) *Manager {
 	t.Helper()
+	m, created := forTest(t, opts)
+	if !created && len(opts) > 0 {
+		t.Errorf("streamtest.For: options are taken on the first call of a test only")
+	}
+	return m
+}
+
+// forTest returns t's manager, creating it if there is none, in one
+// critical section: concurrent first calls make one manager and register
+// one cleanup.
+func forTest(t TB, opts []Option) (m *Manager, created bool) {
+	t.Helper()
 	managersMu.Lock()
-	m, ok := managers[t]
-	managersMu.Unlock()
-	if ok {
-		if len(opts) > 0 {
-			t.Errorf("streamtest.For: options are taken on the first call of a test only")
-		}
-		return m
+	defer managersMu.Unlock() // also when Fatalf ends the goroutine
+	if m, ok := managers[t]; ok {
+		return m, false
 	}
 	var o managerOptions
 	for _, opt := range opts {
 		opt.applyManager(&o)
 	}
-	cfg, err := params.Load(params.Options{
+	po := params.Options{
 		Files:       o.files,
 		Fallback:    o.fallback,
 		Strict:      o.strict,
 		DefaultType: o.defaultType,
-	})
+	}
+	if o.isolated {
+		po.SystemFile, po.UserFile = "-", "-"
+		po.Getenv = func(string) string { return "" }
+	}
+	cfg, err := params.Load(po)
 	if err != nil {
 		t.Fatalf("streamtest: parameters: %v", err)
 	}
@@ -101,21 +115,19 @@ func For(t TB, opts ...Option) *Manager {
 		cancel:  cancel,
 		t:       t,
 		cfg:     cfg,
-		grace:   time.Second,
+		grace:   stream.DefaultGrace,
 		rec:     record.Default(),
 		streams: map[string]*Stream{},
 	}
 	if o.grace > 0 {
 		m.grace = o.grace
 	}
-	managersMu.Lock()
 	managers[t] = m
-	managersMu.Unlock()
 	t.Cleanup(m.cleanup)
 	if _, isTest := t.(testing.TB); isTest {
 		interruptOnce.Do(watchInterrupt)
 	}
-	return m
+	return m, true
 }
 
 var interruptOnce sync.Once
@@ -353,6 +365,7 @@ func (m *Manager) isEnding() bool {
 
 // cleanup terminates every stream at the end of the test.
 func (m *Manager) cleanup() {
+	m.t.Helper()
 	errs := m.terminateAll()
 	for _, err := range errs {
 		if err != nil {
@@ -389,7 +402,7 @@ func (m *Manager) terminate() []error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = s.terminate()
+			errs[i] = s.terminate(TestEnded)
 		}()
 	}
 	wg.Wait()

@@ -6,7 +6,7 @@ import (
 )
 
 // Option configures a manager: ParamsFile, DefaultParams, Strict,
-// DefaultType, KillGrace. Options are taken on the first For call of a test.
+// DefaultType, KillGrace, IgnoreEnvironment. Options are taken on the first For call of a test.
 type Option interface{ applyManager(*managerOptions) }
 
 type managerOptions struct {
@@ -15,6 +15,7 @@ type managerOptions struct {
 	strict      *bool
 	defaultType string
 	grace       time.Duration
+	isolated    bool
 }
 
 type managerOption func(*managerOptions)
@@ -48,6 +49,16 @@ func DefaultType(name string) Option {
 	return managerOption(func(o *managerOptions) { o.defaultType = name })
 }
 
+// IgnoreEnvironment makes the streams those the options alone define:
+// STREAMTEST_PARAMS, STREAMTEST_STRICT, STREAMTEST_DEFAULT_TYPE and the
+// user's and the system's config files are not read (DefaultParams then
+// always applies). It is for code whose output depends on where its
+// streams are, such as Example functions, which must not run elsewhere
+// because a lab run set the environment. Tests should not need it.
+func IgnoreEnvironment() Option {
+	return managerOption(func(o *managerOptions) { o.isolated = true })
+}
+
 // KillGrace sets how long a stopped block gets between SIGTERM and SIGKILL
 // (1s by default).
 func KillGrace(d time.Duration) Option {
@@ -55,7 +66,7 @@ func KillGrace(d time.Duration) Option {
 }
 
 // RunOption configures one Run: Wait, Synchronized, SyncTimeout, Timeout,
-// Stdin, Env.
+// Stdin, Env, Tee.
 type RunOption interface{ applyRun(*runOptions) }
 
 type runOptions struct {
@@ -65,6 +76,7 @@ type runOptions struct {
 	timeout     time.Duration
 	stdin       func() io.Reader
 	env         []string
+	tee         func(id string) (stdout, stderr io.Writer)
 }
 
 type runOption func(*runOptions)
@@ -101,6 +113,15 @@ func Stdin(newReader func() io.Reader) RunOption {
 // Env adds "KEY=value" entries to the block's environment.
 func Env(kv ...string) RunOption {
 	return runOption(func(o *runOptions) { o.env = append(o.env, kv...) })
+}
+
+// Tee copies the block's standard output and error, as they arrive, to
+// the writers that writers returns for the stream (called once per stream
+// with its id; a nil writer copies nothing), besides keeping them in
+// Output. It is how a program shows a group's output live. The writers
+// must not block; what they return is ignored.
+func Tee(writers func(id string) (stdout, stderr io.Writer)) RunOption {
+	return runOption(func(o *runOptions) { o.tee = writers })
 }
 
 func collectRun(opts []RunOption) runOptions {

@@ -7,18 +7,21 @@ import (
 	"time"
 )
 
-// Output is what a block left: a map keyed by name. Every run has
+// Output is what a block left: a map keyed by name, a rendering of the
+// run's Outcome and its output (read the Outcome for typed values). Every
+// run has
 //
 //	stdout       string         the standard output
 //	stderr       string         the standard error
 //	exit_status  int            the exit status (-1 if killed by a signal or never started)
-//	duration     time.Duration  from Run to the end, set-up included
+//	duration     time.Duration  the run's own: Outcome.Duration
 //	started      time.Time      when Run was called
 //	began        time.Time      when the program began to run on the stream
 //	ended        time.Time      when it ended
 //
-// and, where they apply: signal (string), released (time.Time, when a
-// synchronized group's gate opened), timed_out (true), error (string: the
+// and, where they apply: signal (string, the name without SIG: "KILL"),
+// released (time.Time, when a synchronized group's gate opened), timed_out
+// (true), stopped (string: Outcome.StopMessage), error (string: the
 // infrastructure failure), stdout_dropped and stderr_dropped (int: bytes
 // past the 64 MiB kept of each). Blocks add their own keys.
 type Output map[string]any

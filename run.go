@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"maps"
-	"strings"
 	"sync"
 	"time"
 
@@ -32,20 +31,20 @@ type run struct {
 	mu       sync.Mutex
 	proc     stream.Process
 	plan     *code.Plan
-	reason   string // why it was stopped: "terminated", "timed out after 5s", "the test ended"
+	stopped  StopReason // why the manager stopped it
+	ready    time.Time  // parked at its gate (synchronized)
 	released time.Time
 	group    string
+	exit     stream.Exit
+	exited   bool
 
-	// Set before done is closed.
-	exit    stream.Exit
-	exited  bool
-	err     error
-	success bool
-	ended   time.Time
+	// outcome is set once, before done is closed.
+	outcome Outcome
 }
 
 // execute runs a claimed, unsynchronized run to its end.
 func (r *run) execute() {
+	r.s.m.t.Helper() // with Wait, it reports on the test's goroutine
 	env, err := r.s.ensureEnv(r.ctx)
 	if err == nil {
 		err = r.prepare(env, false)
@@ -68,13 +67,18 @@ func (r *run) prepare(env stream.Environment, gated bool) error {
 	if r.opts.stdin != nil {
 		stdin = r.opts.stdin()
 	}
+	var stdout, stderr io.Writer = &r.stdout, &r.stderr
+	if r.opts.tee != nil {
+		to, te := r.opts.tee(r.s.id)
+		stdout, stderr = tee(&r.stdout, to), tee(&r.stderr, te)
+	}
 	cmd := &stream.Command{
 		Args:   plan.Args,
 		Env:    append(append([]string(nil), plan.Env...), r.opts.env...),
 		Dir:    plan.Dir,
 		Stdin:  stdin,
-		Stdout: &r.stdout,
-		Stderr: &r.stderr,
+		Stdout: stdout,
+		Stderr: stderr,
 		Gated:  gated,
 	}
 	proc, err := env.Start(r.ctx, cmd)
@@ -83,7 +87,10 @@ func (r *run) prepare(env stream.Environment, gated bool) error {
 	}
 	r.mu.Lock()
 	r.proc, r.plan = proc, plan
-	stopped := r.reason != ""
+	if gated {
+		r.ready = time.Now()
+	}
+	stopped := r.stopped != NotStopped
 	r.mu.Unlock()
 	if stopped || r.ctx.Err() != nil {
 		stream.Stop(proc, r.s.m.grace)
@@ -91,8 +98,16 @@ func (r *run) prepare(env stream.Environment, gated bool) error {
 	return nil
 }
 
+// process is the run's process, nil before it was started.
+func (r *run) process() stream.Process {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.proc
+}
+
 // wait waits for the process and finishes the run.
 func (r *run) wait() {
+	r.s.m.t.Helper()
 	r.mu.Lock()
 	proc := r.proc
 	r.mu.Unlock()
@@ -107,10 +122,10 @@ func (r *run) wait() {
 }
 
 // stop interrupts the run for reason; the run then ends as failed.
-func (r *run) stop(reason string) {
+func (r *run) stop(reason StopReason) {
 	r.mu.Lock()
-	if r.reason == "" {
-		r.reason = reason
+	if r.stopped == NotStopped {
+		r.stopped = reason
 	}
 	proc := r.proc
 	r.mu.Unlock()
@@ -120,27 +135,50 @@ func (r *run) stop(reason string) {
 	}
 }
 
-// finish settles the outcome, reports an infrastructure failure and closes
-// done.
+// finish settles the outcome, once, reports an infrastructure failure and
+// closes done.
 func (r *run) finish(err error) {
+	r.s.m.t.Helper()
 	r.cancel()
+	host := r.s.knownHost()
 	r.mu.Lock()
-	reason := r.reason
+	o := Outcome{
+		Host:     host,
+		Exit:     r.exit,
+		Exited:   r.exited,
+		Started:  r.started,
+		Ready:    r.ready,
+		Released: r.released,
+		Ended:    time.Now(),
+		Stopped:  r.stopped,
+		Timeout:  r.opts.timeout,
+	}
 	r.mu.Unlock()
-	if err != nil && reason != "" && errors.Is(err, context.Canceled) {
+	if err != nil && o.Stopped != NotStopped && errors.Is(err, context.Canceled) {
 		err = nil // the failure is the stop itself
 	}
-	r.err = err
-	r.ended = time.Now()
-	if r.exited && !r.exit.Ended.IsZero() {
-		r.ended = r.exit.Ended
+	o.Err = err
+	if o.Exited && !o.Exit.Ended.IsZero() {
+		o.Ended = o.Exit.Ended
 	}
-	r.success = err == nil && reason == "" && r.exited && r.judge()
+	o.Success = err == nil && o.Stopped == NotStopped && o.Exited && r.judge()
+	r.outcome = o
 	r.record()
 	if err != nil && r.report && !r.s.m.isEnding() {
 		r.s.m.t.Errorf("streamtest: %v", err)
 	}
 	close(r.done)
+}
+
+// snapshot is the outcome of the run: final once done is closed, else what
+// is known so far.
+func (r *run) snapshot() Outcome {
+	if isClosed(r.done) {
+		return r.outcome
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return Outcome{Started: r.started, Ready: r.ready, Released: r.released, Stopped: r.stopped, Timeout: r.opts.timeout}
 }
 
 func (r *run) judge() bool {
@@ -156,47 +194,42 @@ func (r *run) result() code.Result {
 	return code.Result{Exit: r.exit, Stdout: stdout, Stderr: stderr}
 }
 
-// output builds the Output map of the run as it is now.
+// output renders the run's outcome and output as an Output map.
 func (r *run) output() Output {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	stdout, outDropped := r.stdout.bytes()
 	stderr, errDropped := r.stderr.bytes()
-	o := Output{}
+	oc := r.snapshot()
 	finished := isClosed(r.done)
-	if finished && r.plan != nil && r.plan.Output != nil && r.exited {
-		maps.Copy(o, r.plan.Output(code.Result{Exit: r.exit, Stdout: stdout, Stderr: stderr}))
+	o := Output{}
+	if finished && r.plan != nil && r.plan.Output != nil && oc.Exited {
+		maps.Copy(o, r.plan.Output(code.Result{Exit: oc.Exit, Stdout: stdout, Stderr: stderr}))
 	}
 	o["stdout"] = string(stdout)
 	o["stderr"] = string(stderr)
-	o["started"] = r.started
+	o["started"] = oc.Started
 	o["exit_status"] = -1
-	end := time.Now()
-	if finished {
-		end = r.ended
-	}
-	o["duration"] = end.Sub(r.started)
-	if r.exited {
-		o["exit_status"] = r.exit.Code
-		o["began"] = r.exit.Started
-		o["ended"] = r.exit.Ended
-		if r.exit.Signal != 0 {
-			o["signal"] = strings.TrimPrefix(stream.SignalName(r.exit.Signal), "SIG")
+	o["duration"] = oc.Duration()
+	if oc.Exited {
+		o["exit_status"] = oc.Exit.Code
+		o["began"] = oc.Exit.Started
+		o["ended"] = oc.Exit.Ended
+		if sig := oc.signalName(); sig != "" {
+			o["signal"] = sig
 		}
 	} else if finished {
-		o["ended"] = r.ended
+		o["ended"] = oc.Ended
 	}
-	if !r.released.IsZero() {
-		o["released"] = r.released
+	if !oc.Released.IsZero() {
+		o["released"] = oc.Released
 	}
-	if r.reason != "" && len(r.reason) > 9 && r.reason[:9] == "timed out" {
+	if oc.Stopped == TimedOut {
 		o["timed_out"] = true
 	}
-	if r.reason != "" {
-		o["stopped"] = r.reason
+	if oc.Stopped != NotStopped {
+		o["stopped"] = oc.StopMessage()
 	}
-	if finished && r.err != nil {
-		o["error"] = r.err.Error()
+	if oc.Err != nil {
+		o["error"] = oc.Err.Error()
 	}
 	if outDropped > 0 {
 		o["stdout_dropped"] = outDropped
@@ -205,4 +238,24 @@ func (r *run) output() Output {
 		o["stderr_dropped"] = errDropped
 	}
 	return o
+}
+
+// tee returns a writer that keeps into b and copies to w, whose errors are
+// ignored: a failing copy must not cut the output kept.
+func tee(b *buffer, w io.Writer) io.Writer {
+	if w == nil {
+		return b
+	}
+	return teeWriter{b, w}
+}
+
+type teeWriter struct {
+	b *buffer
+	w io.Writer
+}
+
+func (t teeWriter) Write(p []byte) (int, error) {
+	t.b.Write(p)
+	t.w.Write(p)
+	return len(p), nil
 }

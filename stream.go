@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -94,9 +95,14 @@ func (s *Stream) TryRun(block code.Block, opts ...RunOption) error {
 }
 
 func (s *Stream) start(block code.Block, o runOptions, report bool) error {
+	s.m.t.Helper()
 	if o.sync {
 		g := &Group{m: s.m, members: []*Stream{s}}
-		return g.start(block, o, report)
+		runs, err := g.start(block, o, report && !o.wait)
+		if err == nil && report && o.wait && !s.m.isEnding() && runs[0].outcome.Err != nil {
+			s.m.t.Errorf("streamtest: %v", runs[0].outcome.Err) // on the test's goroutine
+		}
+		return err
 	}
 	r, err := s.claim(block, o, report)
 	if err != nil {
@@ -133,7 +139,7 @@ func (s *Stream) Success() bool {
 	if r == nil || !isClosed(r.done) {
 		return false
 	}
-	return r.success
+	return r.outcome.Success
 }
 
 // Err returns the infrastructure failure of the stream's last block, or nil
@@ -143,7 +149,19 @@ func (s *Stream) Err() error {
 	if r == nil || !isClosed(r.done) {
 		return nil
 	}
-	return r.err
+	return r.outcome.Err
+}
+
+// Outcome returns how the stream's last block ended: its exit, its times,
+// why it was stopped, its infrastructure failure. While the block runs it
+// holds what is known so far (Ended is zero); before the first Run it is
+// the zero Outcome.
+func (s *Stream) Outcome() Outcome {
+	r := s.last()
+	if r == nil {
+		return Outcome{}
+	}
+	return r.snapshot()
 }
 
 // Output returns the output of the stream's last block: see Output for the
@@ -183,14 +201,14 @@ func (s *Stream) TrySend(local, remote string) error {
 // up afresh.
 func (s *Stream) Terminate() {
 	s.m.t.Helper()
-	if err := s.terminate(); err != nil {
+	if err := s.terminate(Terminated); err != nil {
 		s.m.t.Errorf("streamtest: %v", err)
 	}
 }
 
-func (s *Stream) terminate() error {
+func (s *Stream) terminate(reason StopReason) error {
 	if r := s.last(); r != nil {
-		r.stop("terminated")
+		r.stop(reason)
 		<-r.done
 	}
 	s.setupMu.Lock()
@@ -221,23 +239,26 @@ func (s *Stream) line() string {
 	if !isClosed(r.done) {
 		return fmt.Sprintf("%s\t%s\trunning for %s", head, what, fmtDuration(time.Since(r.started)))
 	}
-	out := r.output()
+	oc := r.outcome
 	state := "ok"
-	if !r.success {
+	if !oc.Success {
 		state = "FAILED"
 	}
-	detail := fmt.Sprintf("exit %d", out.ExitStatus())
-	if sig, _ := out["signal"].(string); sig != "" {
-		detail = "killed by SIG" + sig
+	detail := "exit " + strconv.Itoa(oc.Exit.Code)
+	switch {
+	case oc.Err != nil:
+		detail = oc.Err.Error()
+	case !oc.Exited:
+		detail = "did not run"
+	case oc.Exit.Signal != 0:
+		detail = oc.Exit.String()
 	}
-	if r.err != nil {
-		detail = r.err.Error()
-	} else if r.reason != "" {
-		detail += ", " + r.reason
+	if oc.Err == nil && oc.Stopped != NotStopped {
+		detail += ", " + oc.StopMessage()
 	}
-	line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s", head, what, state, detail, fmtDuration(out.Duration()))
-	if !r.success && r.err == nil {
-		if tail := lastLines(out.Stderr(), 2); tail != "" {
+	line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s", head, what, state, detail, fmtDuration(oc.Duration()))
+	if !oc.Success && oc.Err == nil {
+		if tail := lastLines(r.stderr.String(), 2); tail != "" {
 			line += "\tstderr: " + tail
 		}
 	}
@@ -245,10 +266,7 @@ func (s *Stream) line() string {
 }
 
 func (s *Stream) where() string {
-	typ := s.Type()
-	if typ == "" {
-		typ = "?"
-	}
+	typ := s.typeForMessage()
 	if h := s.knownHost(); h != "" {
 		return typ + ", " + h
 	}
@@ -303,21 +321,40 @@ func (s *Stream) error(op string, err error) error {
 	return s.errorEnv(env, op, err)
 }
 
+// errorEnv is the one place where a failure of the stream gets its
+// prefix: it wraps the cause once in a *stream.Error with the stream's id,
+// type and host. A cause that already is this stream's *stream.Error (a
+// type that still wraps its own errors) is unwrapped first, so that no
+// message repeats the prefix.
 func (s *Stream) errorEnv(env stream.Environment, op string, err error) error {
-	var se *stream.Error
-	if errors.As(err, &se) && se.ID == s.id {
-		return err
+	for {
+		se, ok := err.(*stream.Error)
+		if !ok || se.ID != s.id || se.Err == nil {
+			break
+		}
+		err = se.Err
 	}
-	e := &stream.Error{ID: s.id, Type: s.Type(), Op: op, Err: err}
+	e := &stream.Error{ID: s.id, Type: s.typeForMessage(), Op: op, Err: err}
 	if env != nil {
 		e.Host = env.Host()
 	} else {
 		e.Host = s.knownHost()
 	}
-	if e.Type == "" {
-		e.Type = "?"
-	}
 	return e
+}
+
+// typeForMessage is the stream's type as a message names it: the type the
+// parameters give, even one that is not registered, or "type unresolved"
+// when the parameters could not say (an undefined stream in strict mode).
+func (s *Stream) typeForMessage() string {
+	def, err := s.resolve()
+	if err == nil {
+		return def.Type
+	}
+	if ute, ok := errors.AsType[*stream.UnknownTypeError](err); ok {
+		return ute.Name
+	}
+	return "type unresolved"
 }
 
 // ensureEnv returns the stream's environment, creating and setting it up on
@@ -345,6 +382,7 @@ func (s *Stream) ensureEnv(ctx context.Context) (stream.Environment, error) {
 		Type:   reg.Name,
 		Params: def.Values,
 		Dir:    def.Dir,
+		Grace:  s.m.grace,
 		Logf:   func(format string, args ...any) { s.m.logf(s.id, format, args...) },
 	})
 	if err != nil {
@@ -373,11 +411,12 @@ func (s *Stream) claim(block code.Block, o runOptions, report bool) (*run, error
 		return nil, s.error("run", errors.New("the test has ended"))
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cur != nil && !isClosed(s.cur.done) {
-		return nil, fmt.Errorf("stream %s: cannot run %s %q: %w (running %s %q for %s; Wait first)",
-			s.id, block.Kind(), block.String(), ErrBusy, s.cur.block.Kind(), s.cur.block.String(), fmtDuration(time.Since(s.cur.started)))
+	if cur := s.cur; cur != nil && !isClosed(cur.done) {
+		s.mu.Unlock()
+		return nil, s.error("run", fmt.Errorf("cannot run %s %q: %w (running %s %q for %s; Wait first)",
+			block.Kind(), block.String(), ErrBusy, cur.block.Kind(), cur.block.String(), fmtDuration(time.Since(cur.started))))
 	}
+	defer s.mu.Unlock()
 	s.seq++
 	var ctx context.Context
 	var cancel context.CancelFunc
@@ -394,9 +433,9 @@ func (s *Stream) claim(block code.Block, o runOptions, report bool) (*run, error
 	context.AfterFunc(ctx, func() {
 		switch {
 		case errors.Is(ctx.Err(), context.DeadlineExceeded):
-			r.stop("timed out after " + o.timeout.String())
+			r.stop(TimedOut)
 		case s.m.ctx.Err() != nil:
-			r.stop("the test ended")
+			r.stop(TestEnded)
 		}
 	})
 	s.cur = r
@@ -431,25 +470,25 @@ func (r *run) record() {
 	if w == nil {
 		return
 	}
-	out := r.output()
+	oc := r.outcome
 	b := record.Block{
-		Test: r.s.m.t.Name(), Dir: workDir(), Stream: r.s.id, Type: r.s.Type(), Host: r.s.knownHost(),
+		Test: r.s.m.t.Name(), Dir: workDir(), Stream: r.s.id, Type: r.s.Type(), Host: oc.Host,
 		Seq: r.seq, Kind: r.block.Kind(), Summary: r.block.String(),
-		Started: r.started, Ended: r.ended, Group: r.group,
-		ExitStatus: out.ExitStatus(), Success: r.success,
+		Started: oc.Started, Ended: oc.Ended, Group: r.group,
+		ExitStatus: -1, Success: oc.Success, Signal: oc.signalName(),
 	}
-	if !r.exit.Started.IsZero() {
-		b.Began = r.exit.Started
+	if oc.Exited {
+		b.ExitStatus = oc.Exit.Code
+		b.Began = oc.Exit.Started
 	}
-	if !r.released.IsZero() {
-		rel := r.released
+	if !oc.Released.IsZero() {
+		rel := oc.Released
 		b.Released = &rel
 	}
-	b.Signal, _ = out["signal"].(string)
-	if r.err != nil {
-		b.Error = r.err.Error()
-	} else if r.reason != "" {
-		b.Error = r.reason
+	if oc.Err != nil {
+		b.Error = oc.Err.Error()
+	} else if oc.Stopped != NotStopped {
+		b.Error = oc.StopMessage()
 	}
 	stdout, _ := r.stdout.bytes()
 	stderr, _ := r.stderr.bytes()

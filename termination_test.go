@@ -17,10 +17,28 @@ import (
 )
 
 // The termination tests run a real nested test binary (this one, with
-// TERMINATION_HELPER set) whose test starts a process tree on a local stream
+// TERMINATION_HELPER set: TestMain then runs terminationHelper as the
+// binary's only test) whose test starts a process tree on a local stream
 // and then ends in some way; the outer test looks for survivors.
 
 const helperEnv = "TERMINATION_HELPER"
+
+func TestMain(m *testing.M) {
+	// A helper needs a real test, whose end, failure or panic is what is
+	// tested: run it as the binary's only test.
+	only := func(name string, f func(*testing.T)) {
+		testing.Main(func(_, _ string) (bool, error) { return true, nil },
+			[]testing.InternalTest{{Name: name, F: f}}, nil, nil)
+	}
+	switch {
+	case os.Getenv(helperEnv) != "":
+		only("TerminationHelper", terminationHelper)
+	case os.Getenv(attributionEnv) != "":
+		only("AttributionHelper", attributionHelper)
+	default:
+		os.Exit(m.Run())
+	}
+}
 
 // tree is the block the nested test runs: a shell that starts a child in
 // its group and a grandchild in a session of its own, writes the three pids
@@ -30,11 +48,10 @@ func tree(dir string) code.Block {
 		`sleep 100 & a=$!; setsid sleep 100 & b=$!; pwd > %[1]s/workdir; echo $$ $a $b > %[1]s/pids.tmp; mv %[1]s/pids.tmp %[1]s/pids; wait`, dir))
 }
 
-func TestHelperTermination(t *testing.T) {
+// terminationHelper is the nested test: TERMINATION_HELPER says how it
+// ends.
+func terminationHelper(t *testing.T) {
 	mode := os.Getenv(helperEnv)
-	if mode == "" {
-		t.Skip("the nested test of the termination tests")
-	}
 	dir := os.Getenv("TERMINATION_DIR")
 	t.Setenv("STREAMTEST_PARAMS", "")
 	s := streamtest.For(t)
@@ -48,8 +65,7 @@ func TestHelperTermination(t *testing.T) {
 	s.At(1).Run(tree(dir))
 	waitFile(t, filepath.Join(dir, "pids"))
 	switch mode {
-	case "end": // the RFC's example: the test lasts a while, then ends
-		time.Sleep(time.Second)
+	case "end": // the RFC's example: the test ends while its block runs
 	case "fail":
 		t.Fatal("failing on purpose")
 	case "panic":
@@ -82,6 +98,20 @@ func alive(pid int) bool {
 	return !strings.HasPrefix(s[strings.LastIndexByte(s, ')')+1:], " Z")
 }
 
+// gone polls for up to d for path to be removed and reports whether it was.
+func gone(path string, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for {
+		if _, err := os.Lstat(path); os.IsNotExist(err) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // survivors polls for up to d and returns the pids still alive then.
 func survivors(pids []int, d time.Duration) []int {
 	deadline := time.Now().Add(d)
@@ -107,7 +137,7 @@ func TestTermination(t *testing.T) {
 	}
 	run := func(t *testing.T, tc testCase) {
 		dir := t.TempDir()
-		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperTermination$", "-test.v")
+		cmd := exec.Command(os.Args[0], "-test.v")
 		cmd.Env = append(os.Environ(), helperEnv+"="+tc.mode, "TERMINATION_DIR="+dir)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		var out strings.Builder
@@ -137,11 +167,8 @@ func TestTermination(t *testing.T) {
 		if left := survivors(pids, grace); len(left) > 0 {
 			t.Errorf("processes %v of the stream survived the test (%v after it ended)\n%s", left, grace, out.String())
 		}
-		if _, err := os.Stat(workDir); !os.IsNotExist(err) {
-			time.Sleep(grace)
-			if _, err := os.Stat(workDir); !os.IsNotExist(err) {
-				t.Errorf("work dir %s survived the test", workDir)
-			}
+		if !gone(workDir, grace) {
+			t.Errorf("work dir %s survived the test (%v after it ended)", workDir, grace)
 		}
 		if lived > 60*time.Second {
 			t.Errorf("the nested test lived %v: the stream's sleep 100 kept it alive", lived)
@@ -161,7 +188,7 @@ func TestTermination(t *testing.T) {
 // would: its streams are terminated politely, then it dies of the signal.
 func TestInterruptTerminatesStreams(t *testing.T) {
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperTermination$", "-test.v")
+	cmd := exec.Command(os.Args[0], "-test.v")
 	cmd.Env = append(os.Environ(), helperEnv+"=interrupt", "TERMINATION_DIR="+dir)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -184,5 +211,19 @@ func TestInterruptTerminatesStreams(t *testing.T) {
 	}
 	if _, err := os.Stat(workDir); !os.IsNotExist(err) {
 		t.Errorf("work dir %s survived the interrupt", workDir)
+	}
+}
+
+// TestNoHelperTests checks that helper processes are dispatched by
+// TestMain, not by tests that skip themselves in every ordinary run.
+func TestNoHelperTests(t *testing.T) {
+	out, err := exec.Command(os.Args[0], "-test.list", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("listing the tests: %v\n%s", err, out)
+	}
+	for _, name := range strings.Fields(string(out)) {
+		if strings.HasPrefix(name, "TestHelper") {
+			t.Errorf("%s is a helper run as a test: dispatch it from TestMain", name)
+		}
 	}
 }

@@ -11,7 +11,7 @@ import (
 func run(b code.Block) streamtest.Output {
 	sess := streamtest.NewSession("example")
 	defer sess.Close()
-	s := streamtest.For(sess, streamtest.DefaultType("local"))
+	s := streamtest.For(sess, streamtest.IgnoreEnvironment(), streamtest.DefaultType("local"))
 	s.At(1).Run(b, streamtest.Wait())
 	return s.At(1).Output()
 }

@@ -181,15 +181,9 @@ func sshdPath() string {
 
 // Up makes the lab and writes DIR/params.yaml and DIR/lab.json.
 func Up(ctx context.Context, o Options) (*Lab, error) {
-	if o.Hosts < 1 || o.Isolated < 0 || o.Hosts+o.Isolated > 200 {
-		return nil, fmt.Errorf("lab netns: --hosts must be 1..200 and --isolated not negative")
-	}
-	if o.Dir == "" {
-		o.Dir = ".lab"
-	}
-	out := o.Stdout
-	if out == nil {
-		out = io.Discard
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	if err := Check(); err != nil {
 		return nil, err
@@ -229,64 +223,16 @@ func Up(ctx context.Context, o Options) (*Lab, error) {
 	if err := saveState(l); err != nil {
 		return nil, err
 	}
-	// The client key and the user's authorized_keys. A key file left by a
-	// lab whose state file is gone would make ssh-keygen ask to overwrite.
-	os.Remove(l.Key)
-	os.Remove(l.Key + ".pub")
-	if err := r.run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "streamtest-lab", "-f", l.Key); err != nil {
+	if err := makeClientKey(r, l); err != nil {
 		return nil, err
 	}
-	pub, err := os.ReadFile(l.Key + ".pub")
-	if err != nil {
-		return nil, err
-	}
-	if err := installAuthorizedKey(pub); err != nil {
-		return nil, err
-	}
-
-	// The bridges.
-	nets := []struct {
-		bridge, subnet string
-		count          int
-		isolated       bool
-	}{{Prefix + "-br1", subnetA, o.Hosts, false}, {Prefix + "-br2", subnetB, o.Isolated, true}}
-	n := 0
-	var known bytes.Buffer
 	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
 		return nil, err
 	}
-	for _, nw := range nets {
-		if nw.count == 0 {
-			continue
-		}
-		l.Bridges = append(l.Bridges, nw.bridge)
-		if err := saveState(l); err != nil {
+	var known bytes.Buffer
+	for _, nw := range planNetworks(o) {
+		if err := makeNetwork(r, l, nw, &known); err != nil {
 			return nil, err
-		}
-		if err := r.run("ip", "link", "add", nw.bridge, "type", "bridge"); err != nil {
-			return nil, err
-		}
-		r.run("ip", "addr", "add", nw.subnet+".1/24", "dev", nw.bridge)
-		r.run("ip", "link", "set", nw.bridge, "up")
-		allowForwarding(nw.bridge)
-		for i := 0; i < nw.count; i++ {
-			n++
-			h := Host{
-				N:         n,
-				Namespace: fmt.Sprintf("%s%d", Prefix, n),
-				Addr:      fmt.Sprintf("%s.%d", nw.subnet, hostBase+n),
-				Bridge:    nw.bridge,
-				Isolated:  nw.isolated,
-			}
-			l.Hosts = append(l.Hosts, h)
-			if err := saveState(l); err != nil {
-				return nil, err
-			}
-			pub, err := makeHost(r, dir, &l.Hosts[len(l.Hosts)-1])
-			if err != nil {
-				return nil, err
-			}
-			fmt.Fprintf(&known, "%s %s\n", h.Addr, strings.TrimSpace(pub))
 		}
 	}
 	if err := os.WriteFile(l.KnownHosts, known.Bytes(), 0o644); err != nil {
@@ -302,8 +248,103 @@ func Up(ctx context.Context, o Options) (*Lab, error) {
 		return nil, err
 	}
 	ok = true
-	printUsage(out, l, o)
+	printUsage(o.Stdout, l, o)
 	return l, nil
+}
+
+// withDefaults checks o and fills in its defaults: DIR .lab, output
+// discarded.
+func (o Options) withDefaults() (Options, error) {
+	if o.Hosts < 1 || o.Isolated < 0 || o.Hosts+o.Isolated > 200 {
+		return o, fmt.Errorf("lab netns: --hosts must be 1..200 and --isolated not negative")
+	}
+	if o.Dir == "" {
+		o.Dir = ".lab"
+	}
+	if o.Stdout == nil {
+		o.Stdout = io.Discard
+	}
+	return o, nil
+}
+
+// network is one bridge of the lab and the hosts on it.
+type network struct {
+	bridge, subnet string
+	hosts          []Host
+}
+
+// planNetworks lays out the lab o asks for: the first subnet's bridge and
+// hosts, numbered from 1, then the isolated subnet's, numbered after them.
+// A subnet without hosts gets no bridge.
+func planNetworks(o Options) []network {
+	var nets []network
+	n := 0
+	for _, nw := range []struct {
+		bridge, subnet string
+		count          int
+		isolated       bool
+	}{{Prefix + "-br1", subnetA, o.Hosts, false}, {Prefix + "-br2", subnetB, o.Isolated, true}} {
+		if nw.count == 0 {
+			continue
+		}
+		plan := network{bridge: nw.bridge, subnet: nw.subnet}
+		for range nw.count {
+			n++
+			plan.hosts = append(plan.hosts, Host{
+				N:         n,
+				Namespace: fmt.Sprintf("%s%d", Prefix, n),
+				Addr:      fmt.Sprintf("%s.%d", nw.subnet, hostBase+n),
+				Bridge:    nw.bridge,
+				Isolated:  nw.isolated,
+			})
+		}
+		nets = append(nets, plan)
+	}
+	return nets
+}
+
+// makeClientKey makes the lab's client key and authorizes it for the lab's
+// user. A key file left by a lab whose state file is gone would make
+// ssh-keygen ask to overwrite: it is removed first.
+func makeClientKey(r *runner, l *Lab) error {
+	os.Remove(l.Key)
+	os.Remove(l.Key + ".pub")
+	if err := r.run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "streamtest-lab", "-f", l.Key); err != nil {
+		return err
+	}
+	pub, err := os.ReadFile(l.Key + ".pub")
+	if err != nil {
+		return err
+	}
+	return installAuthorizedKey(pub)
+}
+
+// makeNetwork makes nw's bridge and its hosts, recording each in l (and
+// its state file) before making it, so that Down finds what a failure left;
+// it adds each host's key line to known.
+func makeNetwork(r *runner, l *Lab, nw network, known *bytes.Buffer) error {
+	l.Bridges = append(l.Bridges, nw.bridge)
+	if err := saveState(l); err != nil {
+		return err
+	}
+	if err := r.run("ip", "link", "add", nw.bridge, "type", "bridge"); err != nil {
+		return err
+	}
+	r.run("ip", "addr", "add", nw.subnet+".1/24", "dev", nw.bridge)
+	r.run("ip", "link", "set", nw.bridge, "up")
+	allowForwarding(nw.bridge)
+	for _, h := range nw.hosts {
+		l.Hosts = append(l.Hosts, h)
+		if err := saveState(l); err != nil {
+			return err
+		}
+		pub, err := makeHost(r, l.Dir, &l.Hosts[len(l.Hosts)-1])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(known, "%s %s\n", h.Addr, strings.TrimSpace(pub))
+	}
+	return nil
 }
 
 func makeHost(r *runner, dir string, h *Host) (hostPub string, err error) {

@@ -2,10 +2,12 @@
 // at once, like pdsh, prefixing every output line with its stream's id, and
 // ends with a summary of the exit statuses.
 //
-// It uses the implementer's API directly (stream.Lookup, Setup, Start,
-// Wait, Close) on the streams the parameters files define. Every stream is
-// closed before the command returns, on Ctrl-C too: what the command
-// started on a stream is stopped and the stream's work directory removed.
+// It is a program on the public API: a streamtest.Session stands in for a
+// test, and the manager runs the command as a block (code.Exec) on a group
+// of streams, so that fan-out, synchronized start, timeouts, records and
+// timings are those of a test. Every stream is terminated before the
+// command returns, on Ctrl-C too: what the command started on a stream is
+// stopped and the stream's work directory removed.
 package exec
 
 import (
@@ -22,9 +24,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/streamtest/streamtest"
+	"github.com/streamtest/streamtest/code"
 	"github.com/streamtest/streamtest/internal/cli/base"
-	"github.com/streamtest/streamtest/params"
-	"github.com/streamtest/streamtest/stream"
 )
 
 const usage = "streamtest exec [-p FILE]... [--on 1,3-4|all] [--sync] [--timeout D] -- CMD [ARGS]"
@@ -118,15 +120,14 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	c, err := params.Load(params.Options{Files: o.Params, Strict: o.Strict, DefaultType: o.DefaultType})
-	if err != nil {
-		return err
-	}
-	results, err := Exec(ctx, c, o, stdout, stderr)
-	if err != nil {
+	results, err := Exec(ctx, o, stdout, stderr)
+	if results == nil {
 		return err
 	}
 	PrintSummary(stdout, results)
+	if err != nil {
+		return &base.ExitError{Code: 1, Err: err}
+	}
 	for _, r := range results {
 		if !r.OK() {
 			return &base.ExitError{Code: 1}
@@ -138,40 +139,75 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// Result is how the command ended on one stream.
+// Result is how the command ended on one stream: the run's outcome, with
+// the stream's id and type.
 type Result struct {
-	ID, Type, Host string
-	Exit           stream.Exit
-	Err            error // could not run, or the outcome is unknown
-	Duration       time.Duration
-	TimedOut       bool
+	ID   string
+	Type string // "" when the parameters could not say
+	streamtest.Outcome
 }
 
 // OK reports whether the command ran and exited with status 0.
-func (r Result) OK() bool { return r.Err == nil && r.Exit.Success() && !r.TimedOut }
+func (r Result) OK() bool { return r.Success }
 
-// Status describes the outcome: "exit 0", "killed by TERM", "error: ...".
+// Status describes the outcome: "exit 0", "killed by SIGTERM",
+// "timed out, killed by SIGTERM", "error: ...".
 func (r Result) Status() string {
-	switch {
-	case r.Err != nil:
+	if r.Err != nil {
 		return "error: " + r.Err.Error()
-	case r.TimedOut && r.Exit.Signal != 0:
-		return "timed out, " + r.Exit.String()
-	case r.TimedOut:
-		return fmt.Sprintf("timed out, exit %d", r.Exit.Code)
-	case r.Exit.Signal != 0:
-		return r.Exit.String()
 	}
-	return fmt.Sprintf("exit %d", r.Exit.Code)
+	var how string
+	switch {
+	case !r.Exited:
+		how = "did not run"
+	case r.Exit.Signal != 0:
+		how = r.Exit.String()
+	default:
+		how = fmt.Sprintf("exit %d", r.Exit.Code)
+	}
+	switch r.Stopped {
+	case streamtest.TimedOut:
+		return "timed out, " + how
+	case streamtest.TestEnded:
+		return "interrupted, " + how
+	case streamtest.NotStopped:
+		return how
+	}
+	return r.Stopped.String() + ", " + how
+}
+
+// manager returns the session's manager on the parameters o names.
+func manager(sess *streamtest.Session, o *Options) (m *streamtest.Manager, err error) {
+	opts := []streamtest.Option{streamtest.KillGrace(o.Grace)}
+	if len(o.Params) > 0 {
+		opts = append(opts, streamtest.ParamsFile(o.Params...))
+	}
+	if o.Strict != nil && *o.Strict {
+		opts = append(opts, streamtest.Strict())
+	}
+	if o.DefaultType != "" {
+		opts = append(opts, streamtest.DefaultType(o.DefaultType))
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			fe, ok := v.(*streamtest.FatalError)
+			if !ok {
+				panic(v)
+			}
+			err = errors.New(strings.TrimPrefix(fe.Msg, "streamtest: parameters: "))
+		}
+	}()
+	return streamtest.For(sess, opts...), nil
 }
 
 // ids returns the ids --on picks from c.
-func ids(c *params.Config, on string) ([]string, error) {
+func ids(m *streamtest.Manager, on string) ([]string, error) {
 	if on == "all" {
-		if len(c.Order) == 0 {
+		ids := m.All().IDs()
+		if len(ids) == 0 {
 			return nil, errors.New("no streams defined: give a parameters file with -p, or pick ids with --on")
 		}
-		return append([]string(nil), c.Order...), nil
+		return ids, nil
 	}
 	return parseOn(on)
 }
@@ -212,180 +248,91 @@ func parseOn(on string) ([]string, error) {
 	return out, nil
 }
 
-// member is one stream of the run.
-type member struct {
-	begin time.Time
-	res   Result
-	env   stream.Environment
-	proc  stream.Process
-	out   *prefixWriter
-	errw  *prefixWriter
-}
-
-// Exec runs o.Command on the streams of c that o.On picks and returns the
-// result of each, in the order of the ids. Output goes to stdout and stderr,
-// each line prefixed with "ID: ". Every stream is closed when it returns.
-func Exec(ctx context.Context, c *params.Config, o *Options, stdout, stderr io.Writer) ([]Result, error) {
-	picked, err := ids(c, o.On)
+// Exec runs o.Command on the streams that o.On picks and returns the
+// result of each, in the order of the ids. Output goes to stdout and
+// stderr as it arrives, each line prefixed with "ID: ". Every stream is
+// terminated when it returns; a failure to terminate one is its error,
+// with the results.
+func Exec(ctx context.Context, o *Options, stdout, stderr io.Writer) ([]Result, error) {
+	sess := streamtest.NewSession("streamtest-exec")
+	sess.SetLog(nil) // a parameter error is returned, not logged
+	closed := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() { // Ctrl-C: stop and terminate every stream
+		defer close(closed)
+		sess.Close()
+	})
+	closeSession := func() {
+		if stop() {
+			sess.Close()
+		} else {
+			<-closed
+		}
+	}
+	m, err := manager(sess, o)
 	if err != nil {
+		closeSession()
 		return nil, err
 	}
+	sess.SetLog(stderr)
+	picked, err := ids(m, o.On)
+	if err != nil {
+		closeSession()
+		return nil, err
+	}
+	g := m.Pick(anys(picked)...)
 	width := 0
 	for _, id := range picked {
 		width = max(width, len(id))
 	}
 	var outMu sync.Mutex
-	ms := make([]*member, len(picked))
-	for i, id := range picked {
+	writers := map[string][2]*prefixWriter{}
+	for _, id := range picked {
 		prefix := fmt.Sprintf("%-*s ", width+1, id+":")
-		ms[i] = &member{
-			res:  Result{ID: id},
-			out:  &prefixWriter{mu: &outMu, w: stdout, prefix: prefix},
-			errw: &prefixWriter{mu: &outMu, w: stderr, prefix: prefix},
+		writers[id] = [2]*prefixWriter{
+			{mu: &outMu, w: stdout, prefix: prefix},
+			{mu: &outMu, w: stderr, prefix: prefix},
 		}
 	}
-	defer func() {
-		var wg sync.WaitGroup
-		for _, m := range ms {
-			if m.env != nil {
-				wg.Go(func() {
-					if err := m.env.Close(); err != nil && m.res.Err == nil {
-						m.res.Err = fmt.Errorf("close: %w", err)
-					}
-				})
-			}
-		}
-		wg.Wait()
-	}()
-
-	// Get every stream ready (and, with --sync, parked at its gate).
-	readyCtx := ctx
-	if o.Sync && o.SyncTimeout > 0 {
-		var cancel context.CancelFunc
-		readyCtx, cancel = context.WithTimeout(ctx, o.SyncTimeout)
-		defer cancel()
+	opts := []streamtest.RunOption{
+		streamtest.Wait(),
+		streamtest.Tee(func(id string) (io.Writer, io.Writer) {
+			w := writers[id]
+			return w[0], w[1]
+		}),
 	}
-	var wg sync.WaitGroup
-	for _, m := range ms {
-		wg.Go(func() { m.start(readyCtx, c, o) })
-	}
-	wg.Wait()
 	if o.Sync {
-		var missing []string
-		for _, m := range ms {
-			if m.proc == nil {
-				missing = append(missing, m.res.ID)
-			}
-		}
-		if len(missing) > 0 {
-			// A synchronized start is all or nothing.
-			for _, m := range ms {
-				if m.proc != nil {
-					stream.Stop(m.proc, 0)
-					m.proc = nil
-					m.res.Err = fmt.Errorf("not started: streams %s did not get ready", strings.Join(missing, ","))
-				}
-			}
-		} else {
-			for _, m := range ms {
-				if err := m.proc.Release(); err != nil {
-					m.res.Err = fmt.Errorf("release: %w", err)
-				}
-			}
+		opts = append(opts, streamtest.Synchronized())
+		if o.SyncTimeout > 0 {
+			opts = append(opts, streamtest.SyncTimeout(o.SyncTimeout))
 		}
 	}
-
-	// Wait for every command, stopping them on timeout or Ctrl-C.
-	waitCtx := ctx
 	if o.Timeout > 0 {
-		var cancel context.CancelFunc
-		waitCtx, cancel = context.WithTimeout(ctx, o.Timeout)
-		defer cancel()
+		opts = append(opts, streamtest.Timeout(o.Timeout))
 	}
-	for _, m := range ms {
-		if m.proc == nil {
-			continue
+	runErr := g.TryRun(code.Exec(o.Command...), opts...)
+	results := make([]Result, len(picked))
+	for i, s := range g.Streams() {
+		w := writers[s.ID()]
+		w[0].flush()
+		w[1].flush()
+		results[i] = Result{ID: s.ID(), Type: s.Type(), Outcome: s.Outcome()}
+		if results[i].Started.IsZero() && runErr != nil {
+			results[i].Err = runErr // it could not even be started
 		}
-		wg.Go(func() {
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				exit, err := m.proc.Wait()
-				m.res.Exit = exit
-				if err != nil && m.res.Err == nil {
-					m.res.Err = err
-				}
-			}()
-			select {
-			case <-done:
-			case <-waitCtx.Done():
-				m.res.TimedOut = ctx.Err() == nil
-				stream.Stop(m.proc, o.Grace)
-				<-done
-			}
-			m.res.Duration = time.Since(m.begin)
-		})
 	}
-	wg.Wait()
-	out := make([]Result, len(ms))
-	for i, m := range ms {
-		m.out.flush()
-		m.errw.flush()
-		out[i] = m.res
+	closeSession()
+	if errs := sess.Errors(); len(errs) > 0 {
+		return results, errors.New(strings.Join(errs, "; "))
 	}
-	return out, nil
+	return results, nil
 }
 
-// start creates, sets up and starts the stream; on failure it records the
-// error in m.res.
-func (m *member) start(ctx context.Context, c *params.Config, o *Options) {
-	m.begin = time.Now()
-	def, err := c.Resolve(m.res.ID)
-	if err != nil {
-		m.res.Err = err
-		return
+func anys(ids []string) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
 	}
-	m.res.Type = def.Type
-	reg, ok := stream.Lookup(def.Type)
-	if !ok {
-		m.res.Err = &stream.UnknownTypeError{Name: def.Type}
-		return
-	}
-	m.res.Type = reg.Name
-	values := def.Values
-	if values == nil {
-		values = stream.Values{}
-	}
-	env, err := reg.New(stream.Config{
-		ID:     m.res.ID,
-		Type:   reg.Name,
-		Params: values,
-		Dir:    def.Dir,
-		Logf: func(format string, args ...any) {
-			fmt.Fprintf(m.errw, "[streamtest] "+format+"\n", args...)
-		},
-	})
-	if err != nil {
-		m.res.Err = &stream.Error{ID: m.res.ID, Type: reg.Name, Op: "configure", Err: err}
-		return
-	}
-	m.env = env
-	if err := env.Setup(ctx); err != nil {
-		m.res.Err = &stream.Error{ID: m.res.ID, Type: reg.Name, Host: env.Host(), Op: "set up", Err: err}
-		return
-	}
-	m.res.Host = env.Host()
-	proc, err := env.Start(ctx, &stream.Command{
-		Args:   o.Command,
-		Stdout: m.out,
-		Stderr: m.errw,
-		Gated:  o.Sync,
-	})
-	if err != nil {
-		m.res.Err = &stream.Error{ID: m.res.ID, Type: reg.Name, Host: m.res.Host, Op: "start", Err: err}
-		return
-	}
-	m.proc = proc
+	return out
 }
 
 // prefixWriter writes whole lines, each with its prefix, under a lock
@@ -439,8 +386,21 @@ func PrintSummary(w io.Writer, results []Result) {
 		if host == "" {
 			host = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Type, host, r.Duration.Round(time.Millisecond), r.Status())
+		typ := r.Type
+		if typ == "" {
+			typ = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, typ, host, roundDuration(r.Duration()), r.Status())
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "%d of %d streams succeeded\n", ok, len(rs))
+}
+
+// roundDuration rounds d for the summary without making a short, non-zero
+// duration 0s.
+func roundDuration(d time.Duration) time.Duration {
+	if d < time.Millisecond {
+		return d.Round(time.Microsecond)
+	}
+	return d.Round(time.Millisecond)
 }

@@ -4,16 +4,21 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/streamtest/streamtest"
 	"github.com/streamtest/streamtest/internal/cli/base"
-	"github.com/streamtest/streamtest/params"
-	_ "github.com/streamtest/streamtest/stream/local"
+	"github.com/streamtest/streamtest/stream"
+	"github.com/streamtest/streamtest/stream/local"
+	_ "github.com/streamtest/streamtest/stream/remote"
 )
 
 func TestParseOn(t *testing.T) {
@@ -65,26 +70,27 @@ func TestParse(t *testing.T) {
 	}
 }
 
-func load(t *testing.T, yaml string, strict bool) *params.Config {
+// options returns Options on a parameters file holding yaml.
+func options(t *testing.T, yaml string, strict bool, o Options) *Options {
 	t.Helper()
 	f := filepath.Join(t.TempDir(), "p.yaml")
 	if err := os.WriteFile(f, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c, err := params.Load(params.Options{SystemFile: "-", UserFile: "-", Getenv: func(string) string { return "" }, Files: []string{f}, Strict: &strict})
-	if err != nil {
-		t.Fatal(err)
+	o.Params = []string{f}
+	o.Strict = &strict
+	if o.On == "" {
+		o.On = "all"
 	}
-	return c
+	return &o
 }
 
 const three = "streams:\n  - 1: {type: local}\n  - 2: {type: local}\n  - db: {type: local}\n"
 
 func TestExec(t *testing.T) {
-	c := load(t, three, false)
 	var stdout, stderr bytes.Buffer
-	o := &Options{On: "all", Grace: time.Second, Command: []string{"sh", "-c", `echo "out $STREAMTEST_X"; echo err >&2; printf partial; [ "$(basename "$PWD")" != x ]`}}
-	results, err := Exec(context.Background(), c, o, &stdout, &stderr)
+	o := options(t, three, false, Options{On: "all", Grace: time.Second, Command: []string{"sh", "-c", `echo "out $STREAMTEST_X"; echo err >&2; printf partial; [ "$(basename "$PWD")" != x ]`}})
+	results, err := Exec(context.Background(), o, &stdout, &stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,12 +118,11 @@ func TestExec(t *testing.T) {
 }
 
 func TestExecSyncAndTimeout(t *testing.T) {
-	c := load(t, three, false)
 	var out bytes.Buffer
-	o := &Options{On: "1-2", Sync: true, SyncTimeout: 30 * time.Second, Timeout: 300 * time.Millisecond, Grace: time.Second,
-		Command: []string{"sleep", "30"}}
+	o := options(t, three, false, Options{On: "1-2", Sync: true, SyncTimeout: 30 * time.Second, Timeout: 300 * time.Millisecond, Grace: time.Second,
+		Command: []string{"sleep", "30"}})
 	start := time.Now()
-	results, err := Exec(context.Background(), c, o, &out, &out)
+	results, err := Exec(context.Background(), o, &out, &out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,24 +130,23 @@ func TestExecSyncAndTimeout(t *testing.T) {
 		t.Errorf("took %s, want the timeout to stop the streams", d)
 	}
 	for _, r := range results {
-		if r.OK() || !r.TimedOut || !strings.HasPrefix(r.Status(), "timed out") {
+		if r.OK() || r.Stopped != streamtest.TimedOut || !strings.HasPrefix(r.Status(), "timed out") {
 			t.Errorf("stream %s: %s, want timed out", r.ID, r.Status())
 		}
 	}
 }
 
 func TestExecSyncAllOrNothing(t *testing.T) {
-	c := load(t, three, true) // strict: stream 9 is undefined
 	var out bytes.Buffer
-	o := &Options{On: "1,9", Sync: true, SyncTimeout: 30 * time.Second, Grace: time.Second, Command: []string{"echo", "ran"}}
-	results, err := Exec(context.Background(), c, o, &out, &out)
+	o := options(t, three, true, Options{On: "1,9", Sync: true, SyncTimeout: 30 * time.Second, Grace: time.Second, Command: []string{"echo", "ran"}}) // strict: stream 9 is undefined
+	results, err := Exec(context.Background(), o, &out, &out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(out.String(), "ran") {
 		t.Errorf("a stream ran although the group could not start:\n%s", &out)
 	}
-	if results[0].OK() || !strings.Contains(results[0].Status(), "streams 9 did not get ready") {
+	if results[0].OK() || !strings.Contains(results[0].Status(), "stream 9 did not get ready") {
 		t.Errorf("stream 1: %s", results[0].Status())
 	}
 	if !strings.Contains(results[1].Status(), "strict") {
@@ -151,12 +155,12 @@ func TestExecSyncAllOrNothing(t *testing.T) {
 }
 
 func TestExecInterrupt(t *testing.T) {
-	c := load(t, three, false)
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(300*time.Millisecond, cancel)
-	var out bytes.Buffer
+	defer cancel()
+	// Interrupt once the command runs on all three streams.
+	out := &cancelAfter{n: 3, word: "started", cancel: cancel}
 	start := time.Now()
-	results, err := Exec(ctx, c, &Options{On: "all", Grace: time.Second, Command: []string{"sleep", "30"}}, &out, &out)
+	results, err := Exec(ctx, options(t, three, false, Options{On: "all", Grace: time.Second, Command: []string{"sh", "-c", "echo started; exec sleep 30"}}), out, out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,8 +168,144 @@ func TestExecInterrupt(t *testing.T) {
 		t.Errorf("took %s after the interrupt", d)
 	}
 	for _, r := range results {
-		if r.OK() || r.TimedOut {
-			t.Errorf("stream %s: %s, want stopped", r.ID, r.Status())
+		if r.OK() || r.Stopped != streamtest.TestEnded || !strings.HasPrefix(r.Status(), "interrupted, killed by SIGTERM") {
+			t.Errorf("stream %s: %s, want interrupted", r.ID, r.Status())
 		}
+	}
+}
+
+// cancelAfter calls cancel once word was written n times.
+type cancelAfter struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	n      int
+	word   string
+	cancel func()
+}
+
+func (c *cancelAfter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.buf.Write(p)
+	if strings.Count(c.buf.String(), c.word) >= c.n {
+		c.cancel()
+	}
+	return len(p), nil
+}
+
+// closedPort returns a local TCP port that nothing listens on.
+func closedPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return port
+}
+
+// unreachable is a remote stream named unreach whose host refuses the
+// connection at once.
+func unreachable(t *testing.T) string {
+	return fmt.Sprintf("  - unreach: {type: remote, host: 127.0.0.1, port: %d, user: nobody, password: x, insecure_ignore_host_key: true, connect_timeout: 5s}\n", closedPort(t))
+}
+
+func TestExecErrorNamesTheStreamOnce(t *testing.T) {
+	var out bytes.Buffer
+	o := options(t, "streams:\n  - 1: {type: local}\n"+unreachable(t), false, Options{On: "1,unreach", Grace: time.Second, Command: []string{"true"}})
+	results, err := Exec(context.Background(), o, &out, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !results[0].OK() {
+		t.Errorf("stream 1: %s", results[0].Status())
+	}
+	got := results[1].Status()
+	const head = "error: stream unreach (remote, host 127.0.0.1): set up: "
+	if !strings.HasPrefix(got, head) || strings.Count(got, "stream unreach") != 1 || strings.Count(got, "set up") != 1 {
+		t.Errorf("status of the unreachable stream:\n%s\nwant it to start with %q and name the stream and the operation once", got, head)
+	}
+	var se *stream.Error
+	if !errors.As(results[1].Err, &se) || se.ID != "unreach" || se.Type != "remote" {
+		t.Errorf("error %#v is not the stream's *stream.Error", results[1].Err)
+	}
+	var sum bytes.Buffer
+	PrintSummary(&sum, results)
+	if strings.Count(sum.String(), "stream unreach") != 1 {
+		t.Errorf("summary repeats the prefix:\n%s", &sum)
+	}
+}
+
+// registerSlowSetup registers, once, "slowsetup": a local stream whose
+// Setup takes slowSetup.
+var registerSlowSetup = sync.OnceFunc(func() {
+	stream.Register("slowsetup", func(cfg stream.Config) (stream.Environment, error) {
+		env, err := local.New(cfg)
+		return slowSetupEnv{env}, err
+	}, stream.Info{Doc: "a local stream whose set-up takes a second, for tests"})
+})
+
+const slowSetup = time.Second
+
+type slowSetupEnv struct{ stream.Environment }
+
+func (e slowSetupEnv) Setup(ctx context.Context) error {
+	select {
+	case <-time.After(slowSetup):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return e.Environment.Setup(ctx)
+}
+
+func TestExecDurationsAreEachStreamsOwn(t *testing.T) {
+	registerSlowSetup()
+	yaml := "streams:\n  - 1: {type: local}\n  - slow: {type: slowsetup}\n" + unreachable(t)
+	var out bytes.Buffer
+	o := options(t, yaml, false, Options{On: "1,slow,unreach", Grace: time.Second, Command: []string{"sh", "-c", "exit 0"}})
+	results, err := Exec(context.Background(), o, &out, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]Result{}
+	for _, r := range results {
+		byID[r.ID] = r
+	}
+	if d := byID["1"].Duration(); !byID["1"].OK() || d >= slowSetup/2 {
+		t.Errorf("stream 1: %s in %v, want a success well under %v: the slow set-up of another stream is not its own", byID["1"].Status(), d, slowSetup)
+	}
+	if d := byID["slow"].Duration(); !byID["slow"].OK() || d < slowSetup {
+		t.Errorf("stream slow: %s in %v, want a success taking at least its set-up, %v", byID["slow"].Status(), d, slowSetup)
+	}
+	bad := byID["unreach"]
+	if bad.Err == nil || bad.Duration() <= 0 || bad.Duration() >= slowSetup {
+		t.Errorf("stream unreach: %s in %v, want an error with its own non-zero duration", bad.Status(), bad.Duration())
+	}
+}
+
+func TestExecSlowCommandDurationIsItsOwn(t *testing.T) {
+	var out bytes.Buffer
+	// Exactly one stream makes the claim directory and sleeps a second.
+	claim := filepath.Join(t.TempDir(), "claim")
+	o := options(t, three, false, Options{On: "1,2", Grace: time.Second,
+		Command: []string{"sh", "-c", `if mkdir "$0" 2>/dev/null; then sleep 1; fi`, claim}})
+	results, err := Exec(context.Background(), o, &out, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var slow, fast []time.Duration
+	for _, r := range results {
+		if !r.OK() {
+			t.Errorf("stream %s: %s", r.ID, r.Status())
+		}
+		if d := r.Duration(); d >= time.Second {
+			slow = append(slow, d)
+		} else if d < 500*time.Millisecond {
+			fast = append(fast, d)
+		}
+	}
+	if len(slow) != 1 || len(fast) != 1 {
+		t.Errorf("durations: slow %v, fast %v; want one stream of about 1s (sleep 1) and one well under", slow, fast)
 	}
 }

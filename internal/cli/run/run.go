@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/term"
@@ -166,14 +167,9 @@ var (
 // RunOptions runs go test as o says.
 func RunOptions(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
 	start := now()
-	id := start.Format("20060102-150405") + "-" + shortID()
-	dir := filepath.Join(o.Results, id)
-	recordDir, err := filepath.Abs(filepath.Join(dir, "records"))
+	id, dir, recordDir, err := makeResultsDir(o.Results, start)
 	if err != nil {
 		return err
-	}
-	if err := os.MkdirAll(recordDir, 0o755); err != nil {
-		return fmt.Errorf("results: %w", err)
 	}
 	raw, err := os.Create(filepath.Join(dir, "go-test.json"))
 	if err != nil {
@@ -209,59 +205,19 @@ func RunOptions(ctx context.Context, o *Options, stdout, stderr io.Writer) error
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("go test: %w", err)
 	}
+	ended := stopOnInterrupt(ctx, cmd, o.Grace, disp)
 
-	// Ctrl-C: interrupt go test and its test binaries (their cleanups end
-	// every stream), kill them after the grace period.
-	done := make(chan struct{})
-	var interrupted bool
-	var mu sync.Mutex
-	go func() {
-		select {
-		case <-done:
-			return
-		case <-ctx.Done():
-		}
-		mu.Lock()
-		interrupted = true
-		mu.Unlock()
-		disp.note("interrupted: stopping go test (grace " + o.Grace.String() + ")")
-		interruptGroup(cmd)
-		select {
-		case <-done:
-		case <-time.After(o.Grace):
-			disp.note("go test did not end in time: killing it")
-			killGroup(cmd)
-		}
-	}()
-
-	sc := bufio.NewScanner(io.TeeReader(pipe, raw))
-	sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
-	for sc.Scan() {
-		line := sc.Bytes()
-		var ev report.Event
-		if len(line) == 0 || line[0] != '{' || json.Unmarshal(line, &ev) != nil {
-			e.Errors = append(e.Errors, string(line))
-			disp.line(string(line))
-			continue
-		}
-		b.Add(ev)
-		disp.event(ev, b)
-	}
-	scanErr := sc.Err()
+	scanErr := readEvents(io.TeeReader(pipe, raw), e, b, disp)
 	if scanErr != nil {
 		io.Copy(io.Discard, pipe) // let go test finish writing
 	}
 	waitErr := cmd.Wait()
-	close(done)
+	e.Interrupted = ended()
 	disp.stop()
 
 	if s := strings.TrimSpace(goStderr.String()); s != "" {
 		e.Errors = append(e.Errors, s)
 	}
-	mu.Lock()
-	e.Interrupted = interrupted
-	mu.Unlock()
-
 	blocks, recErr := record.Read(recordDir)
 	if recErr != nil {
 		e.Errors = append(e.Errors, "reading the records: "+recErr.Error())
@@ -276,14 +232,85 @@ func RunOptions(ctx context.Context, o *Options, stdout, stderr io.Writer) error
 		fmt.Fprintf(stderr, "streamtest run: %v\n", err)
 	}
 	printSummary(stdout, e, dir, short)
+	return runError(scanErr, waitErr, e.Failed())
+}
 
+// makeResultsDir makes the directory of a run started at start under base,
+// with its records directory, and returns the run's id and both paths
+// (recordDir absolute: the test binaries write there).
+func makeResultsDir(base string, start time.Time) (id, dir, recordDir string, err error) {
+	id = start.Format("20060102-150405") + "-" + shortID()
+	dir = filepath.Join(base, id)
+	recordDir, err = filepath.Abs(filepath.Join(dir, "records"))
+	if err != nil {
+		return "", "", "", err
+	}
+	if err := os.MkdirAll(recordDir, 0o755); err != nil {
+		return "", "", "", fmt.Errorf("results: %w", err)
+	}
+	return id, dir, recordDir, nil
+}
+
+// stopOnInterrupt interrupts go test and its test binaries when ctx ends
+// (Ctrl-C: their cleanups end every stream), and kills them after grace.
+// Call the function it returns once cmd has ended: it stops the watch and
+// reports whether go test was interrupted.
+func stopOnInterrupt(ctx context.Context, cmd *exec.Cmd, grace time.Duration, disp *display) (ended func() (interrupted bool)) {
+	done := make(chan struct{})
+	var interrupted atomic.Bool
+	go func() {
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+		}
+		interrupted.Store(true)
+		disp.note("interrupted: stopping go test (grace " + grace.String() + ")")
+		interruptGroup(cmd)
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-done:
+		case <-t.C:
+			disp.note("go test did not end in time: killing it")
+			killGroup(cmd)
+		}
+	}()
+	return func() bool {
+		close(done)
+		return interrupted.Load()
+	}
+}
+
+// readEvents reads go test -json output from r into the builder and the
+// display; a line that is not an event is an error of the execution.
+func readEvents(r io.Reader, e *report.Execution, b *report.Builder, disp *display) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		var ev report.Event
+		if len(line) == 0 || line[0] != '{' || json.Unmarshal(line, &ev) != nil {
+			e.Errors = append(e.Errors, string(line))
+			disp.line(string(line))
+			continue
+		}
+		b.Add(ev)
+		disp.event(ev, b)
+	}
+	return sc.Err()
+}
+
+// runError is the command's result: reading go test's output failed, go
+// test could not run, or a test failed (exit status 1).
+func runError(scanErr, waitErr error, failed bool) error {
 	var exitErr *exec.ExitError
 	switch {
 	case scanErr != nil:
 		return fmt.Errorf("reading go test output: %w", scanErr)
 	case waitErr != nil && !errors.As(waitErr, &exitErr):
 		return fmt.Errorf("go test: %w", waitErr)
-	case e.Failed() || waitErr != nil:
+	case failed || waitErr != nil:
 		return &base.ExitError{Code: 1}
 	}
 	return nil
