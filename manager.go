@@ -91,6 +91,9 @@ func For(t TB, opts ...Option) *Manager {
 		Fallback:    o.fallback,
 		Strict:      o.strict,
 		DefaultType: o.defaultType,
+		// Named as the test writer wrote them, not as command-line flags.
+		StrictSource:      "streamtest.Strict() in the test",
+		DefaultTypeSource: "streamtest.DefaultType() in the test",
 	})
 	if err != nil {
 		t.Fatalf("streamtest: parameters: %v", err)

@@ -44,8 +44,10 @@ var roots = []string{"avocado", "streamtest"}
 // The keys a root section may hold.
 var rootKeys = []string{"default_type", "streams", "strict"}
 
-// maxSteps bounds the work spent on one file, so that aliases that expand
-// exponentially cannot exhaust memory.
+// maxSteps bounds the values that aliases of one file expand to, so that
+// aliases that expand exponentially (a "billion laughs" file) cannot exhaust
+// memory. Values written out in the file do not count: the YAML decoder
+// has read them already, and a file is as large as its author made it.
 const maxSteps = 1 << 18
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
@@ -103,8 +105,8 @@ func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
 	p.errs = append(p.errs, errorf(p.pos(n), format, args...))
 }
 
-// step counts work; it reports false (once with an error) when the file
-// takes too much of it.
+// step counts the values reached through aliases; it reports false (once
+// with an error) when they are more than maxSteps.
 func (p *parser) step(n *yaml.Node) bool {
 	if p.b == nil {
 		p.b = &budget{}
@@ -112,13 +114,13 @@ func (p *parser) step(n *yaml.Node) bool {
 	if p.b.over {
 		return false
 	}
+	if len(p.aliases) == 0 {
+		return true
+	}
 	p.b.steps++
 	if p.b.steps > maxSteps {
 		p.b.over = true
-		if len(p.aliases) > 0 {
-			n = p.aliases[0]
-		}
-		p.errorf(n, "too many values after expanding aliases")
+		p.errorf(p.aliases[0], "aliases expand to more than %d values (the limit that stops alias bombs); use fewer or smaller aliases, or write the values out", maxSteps)
 		return false
 	}
 	return true
