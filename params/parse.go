@@ -597,7 +597,7 @@ func (p *parser) stream(f *File, id string, k, v *yaml.Node) {
 	s.Type = typ.Value
 	if r, ok := stream.Lookup(typ.Value); ok {
 		s.Type = r.Name
-		vals, errs := p.values(id, r, entries, "")
+		vals, errs := p.values(id, s.Pos, r, entries, "")
 		if len(errs) > 0 {
 			p.errs = append(p.errs, errs...)
 			return
@@ -644,7 +644,7 @@ func settleStream(name string, s Stream, entries []pair, dt Setting[string], b *
 	s.Type = r.Name
 	p := &parser{name: name, b: b}
 	note := fmt.Sprintf("; the stream names no type, so it has the default type (set by %s)", dt.Source)
-	vals, errs := p.values(s.ID, r, entries, note)
+	vals, errs := p.values(s.ID, s.Pos, r, entries, note)
 	errs = append(p.errs, errs...)
 	if len(errs) > 0 {
 		return s, errs
@@ -653,9 +653,11 @@ func settleStream(name string, s Stream, entries []pair, dt Setting[string], b *
 	return s, nil
 }
 
-// values checks a stream's parameters against its type's.
-// note is added to the message about an unknown parameter.
-func (p *parser) values(id string, r stream.Registered, entries []pair, note string) (stream.Values, []error) {
+// values checks a stream's parameters against its type's: known, of the
+// right kind, passing the parameter's own Check, and every required one
+// set. pos is the stream's position; note is added to the message about an
+// unknown parameter.
+func (p *parser) values(id string, pos Pos, r stream.Registered, entries []pair, note string) (stream.Values, []error) {
 	var errs []error
 	vals := stream.Values{}
 	for _, e := range entries {
@@ -691,9 +693,30 @@ func (p *parser) values(id string, r stream.Registered, entries []pair, note str
 			errs = append(errs, errorf(p.pos(orKey(deref(e.v), e.k)), "stream %s: %s: want %s, got %s", id, e.key, prm.Kind, problem))
 			continue
 		}
+		if prm.Check != nil {
+			if err := prm.Check(v); err != nil {
+				errs = append(errs, errorf(p.pos(orKey(deref(e.v), e.k)), "stream %s: %s: %v", id, e.key, err))
+				continue
+			}
+		}
 		vals[e.key] = v
 	}
+	for _, prm := range r.Params {
+		if _, set := vals[prm.Name]; !prm.Required || set || hasKey(entries, prm.Name) {
+			continue
+		}
+		errs = append(errs, errorf(pos, "stream %s: type %q needs the parameter %s (%s)%s", id, r.Name, prm.Name, prm.Doc, note))
+	}
 	return vals, errs
+}
+
+func hasKey(entries []pair, key string) bool {
+	for _, e := range entries {
+		if e.key == key {
+			return true
+		}
+	}
+	return false
 }
 
 // otherTypes returns " (a parameter of type x, y)" when other registered
