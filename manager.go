@@ -16,7 +16,12 @@ import (
 
 	"github.com/streamtest/streamtest/params"
 	"github.com/streamtest/streamtest/record"
-	_ "github.com/streamtest/streamtest/stream/local" // the default stream type
+	// Every built-in stream type: only the parameters say where a test's
+	// streams are, so a test never needs an import to run on another
+	// built-in type. Third-party types register themselves when imported.
+	_ "github.com/streamtest/streamtest/stream/container"
+	_ "github.com/streamtest/streamtest/stream/local"
+	_ "github.com/streamtest/streamtest/stream/remote"
 )
 
 // TB is the part of testing.TB the manager uses. *testing.T and *testing.B
