@@ -17,7 +17,14 @@ import (
 	"github.com/streamtest/streamtest/params"
 	"github.com/streamtest/streamtest/record"
 	"github.com/streamtest/streamtest/stream"
-	_ "github.com/streamtest/streamtest/stream/local" // the default stream type
+
+	// Every built-in stream type: only the parameters say where a test's
+	// streams are, so a test never needs an import to run on another
+	// built-in type. Third-party types register themselves when imported.
+	_ "github.com/streamtest/streamtest/stream/container"
+	_ "github.com/streamtest/streamtest/stream/local"
+	_ "github.com/streamtest/streamtest/stream/remote"
+	_ "github.com/streamtest/streamtest/stream/sandbox"
 )
 
 // TB is the part of testing.TB the manager uses. *testing.T and *testing.B
@@ -100,6 +107,9 @@ func forTest(t TB, opts []Option) (m *Manager, created bool) {
 		Fallback:    o.fallback,
 		Strict:      o.strict,
 		DefaultType: o.defaultType,
+		// Named as the test writer wrote them, not as command-line flags.
+		StrictSource:      "streamtest.Strict() in the test",
+		DefaultTypeSource: "streamtest.DefaultType() in the test",
 	}
 	if o.isolated {
 		po.SystemFile, po.UserFile = "-", "-"

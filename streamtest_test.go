@@ -285,6 +285,9 @@ func TestStrictModeUndefinedStream(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "7") || !strings.Contains(err.Error(), p) {
 		t.Fatalf("err = %v, want one naming stream 7 and the file read", err)
 	}
+	if !strings.Contains(err.Error(), "streamtest.Strict() in the test") || strings.Contains(err.Error(), "flag --strict") {
+		t.Errorf("err = %v, want it to name streamtest.Strict() as what set strict mode", err)
+	}
 	if err := s.At(1).TryRun(code.Exec("true"), streamtest.Wait()); err != nil {
 		t.Errorf("defined stream in strict mode: %v", err)
 	}

@@ -1,6 +1,7 @@
 package params
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -38,6 +39,11 @@ type Options struct {
 	Strict *bool
 	// DefaultType is the --default-type flag; "" means not given.
 	DefaultType string
+	// StrictSource and DefaultTypeSource say where Strict and DefaultType
+	// were given, for messages; "" means the command line ("flag
+	// --strict", "flag --default-type"). A test's own options say
+	// "streamtest.Strict() in the test".
+	StrictSource, DefaultTypeSource string
 	// Fallback are files read only when neither STREAMTEST_PARAMS nor Files
 	// name any, such as an example's own parameters file. They take the
 	// place of the files STREAMTEST_PARAMS would name.
@@ -112,10 +118,10 @@ func Load(o Options) (*Config, error) {
 		l.read(name, false)
 	}
 	if o.Strict != nil {
-		l.c.Strict = Setting[bool]{Value: *o.Strict, Source: "flag --strict"}
+		l.c.Strict = Setting[bool]{Value: *o.Strict, Source: cmp.Or(o.StrictSource, "flag --strict")}
 	}
 	if o.DefaultType != "" {
-		l.defaultType(o.DefaultType, "flag --default-type")
+		l.defaultType(o.DefaultType, cmp.Or(o.DefaultTypeSource, "flag --default-type"))
 	}
 
 	// Streams without a type get the default type now that it is known.

@@ -2,6 +2,7 @@ package params
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -31,6 +32,41 @@ func init() {
 		},
 	})
 	stream.Register("plain", none, stream.Info{Doc: "a stream type without parameters"})
+	stream.Register("checked", none, stream.Info{
+		Doc: "a stream type whose parameters check their values",
+		Params: []stream.Param{
+			{Name: "host", Kind: stream.String, Doc: "where to connect", Required: true, Check: stream.NonEmpty},
+			{Name: "port", Kind: stream.Int, Check: stream.PortNumber},
+		},
+	})
+}
+
+// What would fail when the stream is configured fails when the file is read,
+// at the value's position.
+func TestParamChecks(t *testing.T) {
+	type testCase struct {
+		name, src string
+		want      []string
+	}
+	run := func(t *testing.T, tc testCase) {
+		_, err := ParseFile("p.yaml", []byte(tc.src))
+		if got := parseErrors(err); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+		}
+	}
+	for _, tc := range []testCase{
+		{name: "ok", src: "streams:\n  - 1: {type: checked, host: h, port: 22}\n"},
+		{name: "required missing", src: "streams:\n  - 1: {type: checked}\n",
+			want: []string{`p.yaml:2:5: stream 1: type "checked" needs the parameter host (where to connect)`}},
+		{name: "empty", src: "streams:\n  - 1: {type: checked, host: \"\"}\n",
+			want: []string{`p.yaml:2:30: stream 1: host: must not be empty`}},
+		{name: "port too large", src: "streams:\n  - 1: {type: checked, host: h, port: 70000}\n",
+			want: []string{`p.yaml:2:39: stream 1: port: want a port number from 1 to 65535, got 70000`}},
+		{name: "port negative", src: "streams:\n  - 1: {type: checked, host: h, port: -1}\n",
+			want: []string{`p.yaml:2:39: stream 1: port: want a port number from 1 to 65535, got -1`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { run(t, tc) })
+	}
 }
 
 // parseErrors returns the messages of every error joined in err.
@@ -356,7 +392,7 @@ func TestParseFileErrors(t *testing.T) {
 			src:  "streams:\n  - 1:\n      type: fake\n      hots: x\n  - 2: {type: plain, host: y}\n",
 			want: []string{
 				`p.yaml:4:7: stream 1: unknown parameter "hots" for type "faketype" (did you mean "host"?); known parameters: args, env, host, key, password, port, timeout, verbose`,
-				`p.yaml:5:22: stream 2: unknown parameter "host" for type "plain" (a parameter of type faketype, vm); known parameters: none besides type`,
+				`p.yaml:5:22: stream 2: unknown parameter "host" for type "plain" (a parameter of type checked, faketype, vm); known parameters: none besides type`,
 			},
 		},
 		{
@@ -439,7 +475,7 @@ func TestParseFileErrors(t *testing.T) {
 		{
 			name: "exponential aliases",
 			src:  laughs,
-			want: []string{`p.yaml:6:12: too many values after expanding aliases`},
+			want: []string{`p.yaml:6:12: aliases expand to more than 262144 values (the limit that stops alias bombs); use fewer or smaller aliases, or write the values out`},
 		},
 	}
 	for _, tc := range testCases {
@@ -447,7 +483,7 @@ func TestParseFileErrors(t *testing.T) {
 	}
 }
 
-const knownTypes = "known types: faketype (fake), plain, vm (qemu); built in but not linked: container, docker, local, process, remote, ssh"
+const knownTypes = "known types: checked, faketype (fake), plain, vm (qemu); built in but not linked: container, docker, local, process, remote, ssh"
 
 const laughs = `a: &a [x, x, x, x, x, x, x, x, x, x]
 b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]
@@ -1102,5 +1138,22 @@ func TestPosString(t *testing.T) {
 		if got := tc.pos.String(); got != tc.want {
 			t.Errorf("%#v.String() = %q, want %q", tc.pos, got, tc.want)
 		}
+	}
+}
+
+// A large file with no alias is no alias bomb: its size is its author's.
+func TestParseManyPlainStreams(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("streams:\n")
+	const n = 131072
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "  - %d: {type: faketype}\n", i)
+	}
+	f, err := ParseFile("big.yaml", []byte(b.String()))
+	if err != nil {
+		t.Fatalf("ParseFile: %v", err)
+	}
+	if len(f.Order) != n {
+		t.Errorf("parsed %d streams, want %d", len(f.Order), n)
 	}
 }

@@ -44,8 +44,10 @@ var roots = []string{"avocado", "streamtest"}
 // The keys a root section may hold.
 var rootKeys = []string{"default_type", "streams", "strict"}
 
-// maxSteps bounds the work spent on one file, so that aliases that expand
-// exponentially cannot exhaust memory.
+// maxSteps bounds the values that aliases of one file expand to, so that
+// aliases that expand exponentially (a "billion laughs" file) cannot exhaust
+// memory. Values written out in the file do not count: the YAML decoder
+// has read them already, and a file is as large as its author made it.
 const maxSteps = 1 << 18
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
@@ -103,8 +105,8 @@ func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
 	p.errs = append(p.errs, errorf(p.pos(n), format, args...))
 }
 
-// step counts work; it reports false (once with an error) when the file
-// takes too much of it.
+// step counts the values reached through aliases; it reports false (once
+// with an error) when they are more than maxSteps.
 func (p *parser) step(n *yaml.Node) bool {
 	if p.b == nil {
 		p.b = &budget{}
@@ -112,13 +114,13 @@ func (p *parser) step(n *yaml.Node) bool {
 	if p.b.over {
 		return false
 	}
+	if len(p.aliases) == 0 {
+		return true
+	}
 	p.b.steps++
 	if p.b.steps > maxSteps {
 		p.b.over = true
-		if len(p.aliases) > 0 {
-			n = p.aliases[0]
-		}
-		p.errorf(n, "too many values after expanding aliases")
+		p.errorf(p.aliases[0], "aliases expand to more than %d values (the limit that stops alias bombs); use fewer or smaller aliases, or write the values out", maxSteps)
 		return false
 	}
 	return true
@@ -595,7 +597,7 @@ func (p *parser) stream(f *File, id string, k, v *yaml.Node) {
 	s.Type = typ.Value
 	if r, ok := stream.Lookup(typ.Value); ok {
 		s.Type = r.Name
-		vals, errs := p.values(id, r, entries, "")
+		vals, errs := p.values(id, s.Pos, r, entries, "")
 		if len(errs) > 0 {
 			p.errs = append(p.errs, errs...)
 			return
@@ -642,7 +644,7 @@ func settleStream(name string, s Stream, entries []pair, dt Setting[string], b *
 	s.Type = r.Name
 	p := &parser{name: name, b: b}
 	note := fmt.Sprintf("; the stream names no type, so it has the default type (set by %s)", dt.Source)
-	vals, errs := p.values(s.ID, r, entries, note)
+	vals, errs := p.values(s.ID, s.Pos, r, entries, note)
 	errs = append(p.errs, errs...)
 	if len(errs) > 0 {
 		return s, errs
@@ -651,9 +653,11 @@ func settleStream(name string, s Stream, entries []pair, dt Setting[string], b *
 	return s, nil
 }
 
-// values checks a stream's parameters against its type's.
-// note is added to the message about an unknown parameter.
-func (p *parser) values(id string, r stream.Registered, entries []pair, note string) (stream.Values, []error) {
+// values checks a stream's parameters against its type's: known, of the
+// right kind, passing the parameter's own Check, and every required one
+// set. pos is the stream's position; note is added to the message about an
+// unknown parameter.
+func (p *parser) values(id string, pos Pos, r stream.Registered, entries []pair, note string) (stream.Values, []error) {
 	var errs []error
 	vals := stream.Values{}
 	for _, e := range entries {
@@ -689,9 +693,30 @@ func (p *parser) values(id string, r stream.Registered, entries []pair, note str
 			errs = append(errs, errorf(p.pos(orKey(deref(e.v), e.k)), "stream %s: %s: want %s, got %s", id, e.key, prm.Kind, problem))
 			continue
 		}
+		if prm.Check != nil {
+			if err := prm.Check(v); err != nil {
+				errs = append(errs, errorf(p.pos(orKey(deref(e.v), e.k)), "stream %s: %s: %v", id, e.key, err))
+				continue
+			}
+		}
 		vals[e.key] = v
 	}
+	for _, prm := range r.Params {
+		if _, set := vals[prm.Name]; !prm.Required || set || hasKey(entries, prm.Name) {
+			continue
+		}
+		errs = append(errs, errorf(pos, "stream %s: type %q needs the parameter %s (%s)%s", id, r.Name, prm.Name, prm.Doc, note))
+	}
 	return vals, errs
+}
+
+func hasKey(entries []pair, key string) bool {
+	for _, e := range entries {
+		if e.key == key {
+			return true
+		}
+	}
+	return false
 }
 
 // otherTypes returns " (a parameter of type x, y)" when other registered

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -128,4 +129,29 @@ type Param struct {
 	Kind    Kind
 	Doc     string // one line: what it does
 	Default string // the default, as text, for docs ("" for none)
+	// Required makes a stream of the type that does not set the parameter
+	// an error of the parameters file.
+	Required bool
+	// Check, when not nil, checks a value of the right kind (its Go type
+	// as in Values) and says what is wrong with it. It runs where the file
+	// is read and in `streamtest validate`, so that whatever would fail when
+	// the stream is set up fails there, at the value's file:line:column.
+	// It must be cheap and contact nothing.
+	Check func(v any) error
+}
+
+// NonEmpty is a Check for a String parameter that must not be "".
+func NonEmpty(v any) error {
+	if s, _ := v.(string); s == "" {
+		return errors.New("must not be empty")
+	}
+	return nil
+}
+
+// PortNumber is a Check for an Int parameter that is a TCP or UDP port.
+func PortNumber(v any) error {
+	if n, _ := v.(int); n < 1 || n > 65535 {
+		return fmt.Errorf("want a port number from 1 to 65535, got %d", n)
+	}
+	return nil
 }

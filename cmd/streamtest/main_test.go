@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -22,8 +23,14 @@ func TestRun(t *testing.T) {
 		stderr string
 	}
 	cases := []testCase{
-		{name: "no command", code: 2, stderr: "usage: streamtest run|exec"},
-		{name: "help", args: []string{"help"}, code: 0, stdout: "usage: streamtest"},
+		{name: "no command", code: 2, stderr: "usage: streamtest COMMAND"},
+		{name: "help", args: []string{"help"}, code: 0, stdout: "  exec      run one command on many streams at once"},
+		{name: "-h lists every command", args: []string{"-h"}, code: 0, stdout: "  version   print the version"},
+		{name: "help COMMAND", args: []string{"help", "exec"}, code: 0, stdout: "usage: streamtest exec"},
+		{name: "help lab", args: []string{"help", "lab"}, code: 0, stdout: "usage: streamtest lab up|down"},
+		{name: "help unknown", args: []string{"help", "bogus"}, code: 2, stderr: `unknown command "bogus"`},
+		{name: "version", args: []string{"version"}, code: 0, stdout: "streamtest "},
+		{name: "--version", args: []string{"--version"}, code: 0, stdout: " go1."},
 		{name: "unknown command", args: []string{"bogus"}, code: 2, stderr: `unknown command "bogus"`},
 		{name: "unknown flag", args: []string{"run", "--bogus"}, code: 2, stderr: "streamtest run: flag provided but not defined: -bogus\nusage: streamtest run [flags]"},
 		{name: "bad value", args: []string{"exec", "--on", "5-1", "--", "true"}, code: 2, stderr: "--on: bad range"},
@@ -48,5 +55,30 @@ func TestRun(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { run1(t, tc) })
+	}
+}
+
+func TestVersionLine(t *testing.T) {
+	type testCase struct {
+		name string
+		bi   *debug.BuildInfo
+		ok   bool
+		want string
+	}
+	run := func(t *testing.T, tc testCase) {
+		got := versionLine(tc.bi, tc.ok)
+		if !strings.HasPrefix(got, tc.want) {
+			t.Errorf("versionLine = %q, want it to start with %q", got, tc.want)
+		}
+	}
+	for _, tc := range []testCase{
+		{name: "no build info", ok: false, want: "streamtest (unknown version) go"},
+		{name: "module version", ok: true, bi: &debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Version: "v0.3.0"}},
+			want: "streamtest v0.3.0 go1.26.0 "},
+		{name: "clone with commit", ok: true, bi: &debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Version: "(devel)"},
+			Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "0123456789abcdef0123"}, {Key: "vcs.modified", Value: "true"}}},
+			want: "streamtest (devel) (commit 0123456789ab, modified) go1.26.0 "},
+	} {
+		t.Run(tc.name, func(t *testing.T) { run(t, tc) })
 	}
 }

@@ -50,12 +50,24 @@ var ErrUsage = errors.New("usage")
 // DefaultDir is where the lab lives when --dir is not given.
 const DefaultDir = ".lab"
 
+const labHelp = `Lab brings up a local multi-host lab: test hosts that remote streams can
+reach over SSH, with a generated key, a known_hosts file and a parameters
+file for them.
+
+  lab up [--kind netns|docker] [--hosts N] [--isolated M] [--dir DIR]
+  lab down [--kind netns|docker] [--dir DIR]
+
+Run 'streamtest lab up -h' for the flags of up. The netns kind needs root.`
+
 // Run runs `streamtest lab ARGS`.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return fmt.Errorf("%w: streamtest lab up|down|%s [flags]", ErrUsage, strings.Join(names(subcommands), "|"))
 	}
 	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Fprintf(stdout, "usage: streamtest lab up|down|%s [flags]\n\n%s\n", strings.Join(names(subcommands), "|"), labHelp)
+		return nil
 	case "up":
 		fs := flag.NewFlagSet("lab up", flag.ContinueOnError)
 		fs.SetOutput(stderr)
