@@ -483,7 +483,7 @@ func TestParseFileErrors(t *testing.T) {
 	}
 }
 
-const knownTypes = "known types: checked, faketype (fake), plain, vm (qemu); built in but not linked: container, docker, local, process, remote, ssh"
+const knownTypes = "known types: checked, faketype (fake), plain, vm (qemu); built in but not linked: bwrap, container, docker, local, process, remote, sandbox, ssh"
 
 const laughs = `a: &a [x, x, x, x, x, x, x, x, x, x]
 b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]

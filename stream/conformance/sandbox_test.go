@@ -1,8 +1,3 @@
-//go:build sandbox
-
-// The sandbox type lives in its own package; until it is linked into this
-// test binary, this file builds only with -tags sandbox.
-
 package conformance_test
 
 import (
