@@ -287,8 +287,8 @@ func (p *process) copyOut(stdout io.Writer) {
 		err = nil
 	}
 	exit, werr := p.outcome(err)
-	p.End(exit, werr)
 	p.env.procs.Remove(p)
+	p.End(exit, werr)
 }
 
 // copyIn feeds the process's stdin as it comes, then closes it.
