@@ -34,9 +34,6 @@ func newControl(out io.Writer, token string, event func(word, arg string)) *cont
 	return &control{out: out, marker: []byte("\x1e" + token + " "), event: event, head: true}
 }
 
-// token returns the marker's token, the wrapper's argument.
-func (c *control) token() string { return string(c.marker[1 : len(c.marker)-1]) }
-
 // failure returns why the wrapper did not start the program, if it said.
 func (c *control) failure() string {
 	c.mu.Lock()
@@ -134,4 +131,62 @@ func partialSuffix(b, m []byte) int {
 		}
 	}
 	return 0
+}
+
+// relay passes what is written to it on to w from a goroutine of its own,
+// so that a reader slow to take one output (a pipe the test reads later)
+// holds up neither the other output nor the control lines, which share
+// one connection with it. What w does not take yet is held in memory.
+type relay struct {
+	w    io.Writer
+	mu   sync.Mutex
+	more *sync.Cond
+	buf  []byte
+	shut bool
+	done chan struct{}
+}
+
+func newRelay(w io.Writer) *relay {
+	r := &relay{w: w, done: make(chan struct{})}
+	r.more = sync.NewCond(&r.mu)
+	go r.run()
+	return r
+}
+
+func (r *relay) Write(b []byte) (int, error) {
+	r.mu.Lock()
+	r.buf = append(r.buf, b...)
+	r.mu.Unlock()
+	r.more.Signal()
+	return len(b), nil
+}
+
+func (r *relay) run() {
+	defer close(r.done)
+	failed := false
+	for {
+		r.mu.Lock()
+		for len(r.buf) == 0 && !r.shut {
+			r.more.Wait()
+		}
+		chunk := r.buf
+		r.buf = nil
+		r.mu.Unlock()
+		if len(chunk) == 0 {
+			return // shut, and everything passed on
+		}
+		if !failed {
+			_, err := r.w.Write(chunk)
+			failed = err != nil // w gave up: drop the rest, as a closed pipe would
+		}
+	}
+}
+
+// close waits until everything written was passed on.
+func (r *relay) close() {
+	r.mu.Lock()
+	r.shut = true
+	r.mu.Unlock()
+	r.more.Signal()
+	<-r.done
 }

@@ -59,10 +59,10 @@ printf '\036ready\n' >&2
 if [ "$g" = 1 ]; then read -r _ || exit 125; fi
 if ! command -v setsid >/dev/null 2>&1; then
   printf '\036go -%s\n' $$ >&2
-  exec "$@"
+  ` + tagVar + `=$m exec "$@"
 fi
 exec 3<&0
-setsid /bin/sh -c 'printf "\036go %s\n" $$ >&2; exec "$@"' sh "$@" <&3 3<&- &
+` + tagVar + `=$m setsid /bin/sh -c 'printf "\036go %s\n" $$ >&2; exec "$@"' sh "$@" <&3 3<&- &
 exec 3<&-
 wait $!
 printf '\036%s %s\n' "$m" $? >&2`
@@ -74,9 +74,22 @@ const (
 	statusNoProg = 127
 )
 
-// signalScript sends a signal to a block's group ("-PGID") or to a plain
-// pid, through a second exec. A tree that is gone is not an error.
-const signalScript = `kill -s "$1" -- "$2" 2>/dev/null; exit 0`
+// tagVar is in the environment of every process of a block, with the
+// block's token: it is how Signal finds the block's processes that made a
+// session or group of their own.
+const tagVar = "STREAMTEST_BLOCK"
+
+// signalScript sends signal $1 to a block's group ("-PGID") or plain pid
+// $2, and to the processes tagged with the block's token $3 that are not
+// in that group. A tree that is gone is not an error.
+const signalScript = `s=$1 g=$2 t=` + tagVar + `=$3
+kill -s "$s" -- "$g" 2>/dev/null
+for f in $(grep -l -- "$t" /proc/[0-9]*/environ 2>/dev/null); do
+  p=${f#/proc/}; p=${p%/environ}
+  read -r _ _ _ _ pg _ <"/proc/$p/stat" 2>/dev/null || continue
+  [ "-$pg" = "$g" ] || [ "$p" = "$g" ] || kill -s "$s" "$p" 2>/dev/null
+done
+exit 0`
 
 // Start runs cmd in the container through exec, under the wrapper.
 func (e *Env) Start(ctx context.Context, cmd *stream.Command) (stream.Process, error) {
@@ -93,11 +106,13 @@ func (e *Env) Start(ctx context.Context, cmd *stream.Command) (stream.Process, e
 		eng:     eng,
 		gated:   cmd.Gated,
 		stdin:   cmd.Stdin,
+		token:   newToken(),
 		ready:   make(chan struct{}),
 		running: make(chan struct{}),
 	}
-	p.ctl = newControl(cmd.Stderr, newMarker(), p.event)
-	argv := append([]string{"/bin/sh", "-c", wrapper, "streamtest-wrapper", gateArg(cmd.Gated), dir, p.ctl.token()}, cmd.Args...)
+	stdout, stderr := newRelay(orDiscard(cmd.Stdout)), newRelay(orDiscard(cmd.Stderr))
+	p.ctl = newControl(stderr, p.token, p.event)
+	argv := append([]string{"/bin/sh", "-c", wrapper, "streamtest-wrapper", gateArg(cmd.Gated), dir, p.token}, cmd.Args...)
 	created, err := eng.cli.ContainerExecCreate(ctx, id, container.ExecOptions{
 		AttachStdin:  true,
 		AttachStdout: true,
@@ -117,7 +132,7 @@ func (e *Env) Start(ctx context.Context, cmd *stream.Command) (stream.Process, e
 		p.hj.Close()
 		return nil, err
 	}
-	go p.copyOut(cmd.Stdout)
+	go p.copyOut(stdout, stderr)
 	if !cmd.Gated {
 		go p.copyIn()
 	}
@@ -145,13 +160,13 @@ func gateArg(gated bool) string {
 	return "0"
 }
 
-// newMarker returns a random token for a process's end marker.
-func newMarker() string {
+// newToken returns a random token for a block: its end marker and its tag.
+func newToken() string {
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic(err)
 	}
-	return "end-" + hex.EncodeToString(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // waitStarted waits until the program runs (gated: until it is parked at
@@ -221,6 +236,7 @@ type process struct {
 	hj     types.HijackedResponse
 	stdin  io.Reader
 	gated  bool
+	token  string // the block's end marker and tag (tagVar)
 	ctl    *control
 
 	ready   chan struct{} // closed when the wrapper said "ready"
@@ -276,19 +292,25 @@ func (p *process) event(word, arg string) {
 
 // copyOut demultiplexes the exec's output until it ends (or is cut), then
 // records how the process ended.
-func (p *process) copyOut(stdout io.Writer) {
-	if stdout == nil {
-		stdout = io.Discard
-	}
+func (p *process) copyOut(stdout, stderr *relay) {
 	_, err := stdcopy.StdCopy(stdout, p.ctl, p.hj.Reader)
 	p.ctl.flush()
 	p.hj.Close()
+	stdout.close()
+	stderr.close()
 	if p.cut.Load() {
 		err = nil
 	}
 	exit, werr := p.outcome(err)
 	p.env.procs.Remove(p)
 	p.End(exit, werr)
+}
+
+func orDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
 }
 
 // copyIn feeds the process's stdin as it comes, then closes it.
@@ -435,7 +457,7 @@ func (p *process) Signal(sig syscall.Signal) error {
 	p.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
 	defer cancel()
-	err := p.env.run(ctx, []string{"/bin/sh", "-c", signalScript, "streamtest-signal", strconv.Itoa(int(sig)), target})
+	err := p.env.run(ctx, []string{"/bin/sh", "-c", signalScript, "streamtest-signal", strconv.Itoa(int(sig)), target, p.token})
 	if err != nil && !p.env.gone.Load() && !p.env.procs.Closed() {
 		return p.env.failf("sending %s: %w", stream.SignalName(sig), err)
 	}

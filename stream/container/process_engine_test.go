@@ -284,3 +284,45 @@ func TestEngineSendModes(t *testing.T) {
 		})
 	}
 }
+
+// TestEngineSignalTree: Signal reaches the block's whole tree, a child in
+// a session of its own included.
+func TestEngineSignalTree(t *testing.T) {
+	needEngine(t)
+	env := newEnv(t, "1", nil)
+	outR, outW := io.Pipe()
+	p, err := env.Start(t.Context(), &stream.Command{
+		Args:   []string{"/bin/sh", "-c", "sleep 1003 & setsid sleep 1004 & echo up; wait"},
+		Stdout: outW,
+	})
+	must(t, err)
+	if l, err := bufio.NewReader(outR).ReadString('\n'); err != nil || l != "up\n" {
+		t.Fatalf("read %q, %v", l, err)
+	}
+	go io.Copy(io.Discard, outR)
+	waitFor(t, env, "[ $(ps -o args | grep -c '^sleep 100[34]') = 2 ]")
+	must(t, p.Signal(syscall.SIGUSR1))
+	exit, err := p.Wait()
+	if err != nil || exit.Signal != syscall.SIGUSR1 {
+		t.Errorf("Wait = %v, %v; want killed by SIGUSR1", exit, err)
+	}
+	waitFor(t, env, "! ps -o args | grep -q '^sleep 100[34]'")
+}
+
+// TestEngineStartWithUnreadOutput: Start returns although nobody reads
+// the program's stdout yet (the output shares one connection with the
+// wrapper's control lines).
+func TestEngineStartWithUnreadOutput(t *testing.T) {
+	needEngine(t)
+	env := newEnv(t, "1", nil)
+	outR, outW := io.Pipe()
+	p, err := env.Start(t.Context(), &stream.Command{Args: []string{"/bin/sh", "-c", "echo out; echo err >&2; exec sleep 1000"}, Stdout: outW})
+	must(t, err)
+	if l, err := bufio.NewReader(outR).ReadString('\n'); err != nil || l != "out\n" {
+		t.Fatalf("read %q, %v", l, err)
+	}
+	must(t, stream.Stop(p, 0))
+	if exit, err := p.Wait(); err != nil || exit.Signal != syscall.SIGKILL {
+		t.Errorf("Wait = %v, %v", exit, err)
+	}
+}
