@@ -29,10 +29,22 @@ const DefaultImage = "streamtest/base:latest"
 // workDir is the stream's private work directory inside its container.
 const workDir = "/streamtest"
 
-// engineTimeout bounds each call the stream makes to the engine for
-// itself, outside the caller's context: removing the container in Close,
-// sending a signal, learning how an exec ended.
-var engineTimeout = 30 * time.Second
+// The bounds and intervals of what the stream asks the engine for itself.
+var (
+	// engineTimeout bounds each call made outside a caller's context:
+	// removing the container in Close, sending a signal, learning how an
+	// exec ended, the reaper's removals.
+	engineTimeout = 30 * time.Second
+	// hostSetUpTimeout bounds the set-up that Host does before Setup.
+	hostSetUpTimeout = time.Minute
+	// goneSettle is how long a container whose exec was killed may still
+	// look alive: the engine updates its state a moment after its execs
+	// end.
+	goneSettle = 500 * time.Millisecond
+	// enginePoll is how often a state that the engine updates late (a
+	// container's, an exec's) is looked at again.
+	enginePoll = 10 * time.Millisecond
+)
 
 func init() {
 	stream.Register(TypeName, New, stream.Info{
@@ -217,6 +229,37 @@ func (e *Env) create(ctx context.Context) error {
 		}
 		e.netHeld = true
 	}
+	cfg, hc, nc := e.spec()
+	created, err := eng.cli.ContainerCreate(ctx, cfg, hc, nc, nil, e.name)
+	if err != nil {
+		if ctx.Err() != nil {
+			// The engine may have made it after all: remove it by name.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), engineTimeout)
+			_ = eng.cli.ContainerRemove(rctx, e.name, container.RemoveOptions{Force: true})
+			cancel()
+		}
+		return e.fail(e.explainCreate(ctx, err))
+	}
+	e.id = created.ID
+	if err := eng.cli.ContainerStart(ctx, e.id, container.StartOptions{}); err != nil {
+		return e.failf("starting the container: %w", e.explainCreate(ctx, err))
+	}
+	ins, err := eng.cli.ContainerInspect(ctx, e.id)
+	if err != nil {
+		return e.failf("inspecting the container: %w", err)
+	}
+	if ins.State != nil && !ins.State.Running {
+		return e.failf("the container stopped at once (exit status %d%s): does the image have /bin/sh and sleep?",
+			ins.State.ExitCode, errSuffix(ins.State.Error))
+	}
+	e.ip = addressOf(ins, e.netName)
+	e.cfg.Logf("container %s (%.12s) from image %s on %s, address %s", e.name, e.id, e.image, e.endpoint, e.hostLocked())
+	return nil
+}
+
+// spec is what the stream's container is made of: its configuration, the
+// host's part of it, and its network's.
+func (e *Env) spec() (*container.Config, *container.HostConfig, *network.NetworkingConfig) {
 	cfg := &container.Config{
 		Image:    e.image,
 		Hostname: e.hostname,
@@ -245,42 +288,24 @@ func (e *Env) create(ctx context.Context) error {
 			e.netName: {Aliases: []string{e.hostname}},
 		}}
 	}
-	created, err := eng.cli.ContainerCreate(ctx, cfg, hc, nc, nil, e.name)
-	if err != nil {
-		if ctx.Err() != nil {
-			// The engine may have made it after all: remove it by name.
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), engineTimeout)
-			_ = eng.cli.ContainerRemove(rctx, e.name, container.RemoveOptions{Force: true})
-			cancel()
-		}
-		return e.fail(e.explainCreate(ctx, err))
+	return cfg, hc, nc
+}
+
+// addressOf returns the container's address on network name, or else on
+// any network it is on; "" when it has none.
+func addressOf(ins container.InspectResponse, name string) string {
+	if ins.NetworkSettings == nil {
+		return ""
 	}
-	e.id = created.ID
-	if err := eng.cli.ContainerStart(ctx, e.id, container.StartOptions{}); err != nil {
-		return e.failf("starting the container: %w", e.explainCreate(ctx, err))
+	if ep := ins.NetworkSettings.Networks[name]; ep != nil && ep.IPAddress != "" {
+		return ep.IPAddress
 	}
-	ins, err := eng.cli.ContainerInspect(ctx, e.id)
-	if err != nil {
-		return e.failf("inspecting the container: %w", err)
-	}
-	if ins.State != nil && !ins.State.Running {
-		return e.failf("the container stopped at once (exit status %d%s): does the image have /bin/sh and sleep?",
-			ins.State.ExitCode, errSuffix(ins.State.Error))
-	}
-	if ins.NetworkSettings != nil {
-		if ep, ok := ins.NetworkSettings.Networks[e.netName]; ok && ep != nil && ep.IPAddress != "" {
-			e.ip = ep.IPAddress
-		} else {
-			for _, ep := range ins.NetworkSettings.Networks {
-				if ep != nil && ep.IPAddress != "" {
-					e.ip = ep.IPAddress
-					break
-				}
-			}
+	for _, ep := range ins.NetworkSettings.Networks {
+		if ep != nil && ep.IPAddress != "" {
+			return ep.IPAddress
 		}
 	}
-	e.cfg.Logf("container %s (%.12s) from image %s on %s, address %s", e.name, e.id, e.image, e.endpoint, e.Host0())
-	return nil
+	return ""
 }
 
 func errSuffix(s string) string {
@@ -297,16 +322,13 @@ func (e *Env) explainCreate(ctx context.Context, err error) error {
 		return err
 	}
 	if _, ierr := e.eng.cli.ImageInspect(ctx, e.image); isNotFound(ierr) {
-		return fmt.Errorf("image %s is not on the engine; streams never pull images: build it (`streamtest lab image` builds the streamtest images) or load it first: %w", e.image, err)
+		return fmt.Errorf("the image is not on the engine; streams never pull images: build it (`streamtest lab image` builds the streamtest images) or load it first: %w", err)
 	}
 	if _, nerr := e.eng.cli.NetworkInspect(ctx, e.netName, network.InspectOptions{}); isNotFound(nerr) {
 		return fmt.Errorf("network %s does not exist on the engine; create it first or use private_network: %w", e.netName, err)
 	}
 	return err
 }
-
-// Host0 returns the address without locking; for log lines in Setup.
-func (e *Env) Host0() string { return e.hostLocked() }
 
 // mkWorkDir is the shell command that makes the work directory. The idle
 // process runs it at start, and so do the block wrapper and Send, which may
@@ -322,7 +344,7 @@ func (e *Env) Host() string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if !e.setUp && !e.procs.Closed() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), hostSetUpTimeout)
 		defer cancel()
 		_ = e.setupLocked(ctx)
 	}
@@ -453,7 +475,7 @@ func (e *Env) containerState(ctx context.Context, settle time.Duration) error {
 		if err != nil || !time.Now().Before(deadline) || ctx.Err() != nil {
 			return err
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(enginePoll)
 	}
 }
 

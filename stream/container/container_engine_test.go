@@ -435,7 +435,7 @@ func TestEngineFaults(t *testing.T) {
 		{name: "engine port closed", params: stream.Values{"engine": "tcp://127.0.0.1:1"},
 			words: []string{"cannot reach the Docker Engine", "tcp://127.0.0.1:1"}},
 		{name: "image missing", params: stream.Values{"image": "streamtest/no-such-image:latest"},
-			words: []string{"image streamtest/no-such-image:latest is not on the engine", "streamtest lab image"}},
+			words: []string{"the image is not on the engine", "image streamtest/no-such-image:latest", "streamtest lab image"}},
 		{name: "network missing", params: stream.Values{"network": "streamtest-no-such-network"},
 			words: []string{"network streamtest-no-such-network does not exist"}},
 	}

@@ -16,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
+
 	"github.com/streamtest/streamtest/stream"
 )
 
@@ -313,5 +316,59 @@ func TestRelay(t *testing.T) {
 	pw.Close()
 	if s := <-got; s != "abc" {
 		t.Errorf("passed on %q, want abc", s)
+	}
+}
+
+// TestSpec: the container runs the idle process under the engine's init,
+// with the stream's labels, on its network, with the hostname as an alias
+// only on a user-defined network.
+func TestSpec(t *testing.T) {
+	env, err := New(stream.Config{ID: "db", Type: TypeName, Test: "TestX", Params: stream.Values{
+		"hostname": "box", "private_network": true, "env": map[string]string{"A": "1"}, "cap_add": []string{"NET_ADMIN"},
+	}})
+	must(t, err)
+	e := env.(*Env)
+	cfg, hc, nc := e.spec()
+	if cfg.Image != DefaultImage || cfg.Hostname != "box" || strings.Join(cfg.Env, ",") != "A=1" || cfg.Labels[LabelStream] != "db" || cfg.Labels[LabelTest] != "TestX" {
+		t.Errorf("config %+v", cfg)
+	}
+	if len(cfg.Entrypoint) != 3 || !strings.Contains(cfg.Entrypoint[2], mkWorkDir) {
+		t.Errorf("entrypoint %q", cfg.Entrypoint)
+	}
+	if hc.Init == nil || !*hc.Init || string(hc.NetworkMode) != e.netName || strings.Join(hc.CapAdd, ",") != "NET_ADMIN" {
+		t.Errorf("host config %+v", hc)
+	}
+	if nc == nil || strings.Join(nc.EndpointsConfig[e.netName].Aliases, ",") != "box" {
+		t.Errorf("network config %+v", nc)
+	}
+	env, err = New(stream.Config{ID: "1", Type: TypeName, Params: stream.Values{"hostname": "box"}})
+	must(t, err)
+	if _, _, nc := env.(*Env).spec(); nc != nil {
+		t.Errorf("an alias on the default bridge: %+v", nc)
+	}
+}
+
+func TestAddressOf(t *testing.T) {
+	ins := func(nets map[string]string) container.InspectResponse {
+		ns := map[string]*network.EndpointSettings{}
+		for n, ip := range nets {
+			ns[n] = &network.EndpointSettings{IPAddress: ip}
+		}
+		return container.InspectResponse{NetworkSettings: &container.NetworkSettings{Networks: ns}}
+	}
+	for _, tc := range []struct {
+		nets map[string]string
+		want string
+	}{
+		{map[string]string{"mine": "10.0.0.2", "other": "10.1.0.2"}, "10.0.0.2"},
+		{map[string]string{"other": "10.1.0.2"}, "10.1.0.2"},
+		{map[string]string{"mine": ""}, ""},
+	} {
+		if got := addressOf(ins(tc.nets), "mine"); got != tc.want {
+			t.Errorf("addressOf(%v) = %q, want %q", tc.nets, got, tc.want)
+		}
+	}
+	if got := addressOf(container.InspectResponse{}, "mine"); got != "" {
+		t.Errorf("no network settings: %q", got)
 	}
 }

@@ -347,7 +347,7 @@ func (p *process) outcome(copyErr error) (stream.Exit, error) {
 	// the engine is slow to say).
 	var settle time.Duration
 	if err != nil || code == 128+int(syscall.SIGKILL) || copyErr != nil {
-		settle = 500 * time.Millisecond
+		settle = goneSettle
 	}
 	if serr := p.env.containerState(ctx, settle); serr != nil {
 		return stream.Exit{}, p.env.failf("while the block ran, %w", serr)
@@ -372,7 +372,7 @@ func (p *process) execStatus(ctx context.Context) (int, error) {
 		if !ins.Running {
 			return ins.ExitCode, nil
 		}
-		t := time.NewTimer(10 * time.Millisecond)
+		t := time.NewTimer(enginePoll)
 		select {
 		case <-ctx.Done():
 			t.Stop()
