@@ -80,10 +80,11 @@ const (
 const tagVar = "STREAMTEST_BLOCK"
 
 // signalScript sends signal $1 to a block's group ("-PGID") or plain pid
-// $2, and to the processes tagged with the block's token $3 that are not
-// in that group. A tree that is gone is not an error.
+// $2 (none when ""), and to the processes tagged with the block's token $3
+// that are not in that group. A tree that is gone is not an error. (dash
+// needs the "--" before a group; busybox complains of it, and signals.)
 const signalScript = `s=$1 g=$2 t=` + tagVar + `=$3
-kill -s "$s" -- "$g" 2>/dev/null
+[ -z "$g" ] || kill -s "$s" -- "$g" 2>/dev/null
 for f in $(grep -l -- "$t" /proc/[0-9]*/environ 2>/dev/null); do
   p=${f#/proc/}; p=${p%/environ}
   read -r _ _ _ _ pg _ <"/proc/$p/stat" 2>/dev/null || continue
@@ -110,8 +111,6 @@ func (e *Env) Start(ctx context.Context, cmd *stream.Command) (stream.Process, e
 		ready:   make(chan struct{}),
 		running: make(chan struct{}),
 	}
-	stdout, stderr := newRelay(orDiscard(cmd.Stdout)), newRelay(orDiscard(cmd.Stderr))
-	p.ctl = newControl(stderr, p.token, p.event)
 	argv := append([]string{"/bin/sh", "-c", wrapper, "streamtest-wrapper", gateArg(cmd.Gated), dir, p.token}, cmd.Args...)
 	created, err := eng.cli.ContainerExecCreate(ctx, id, container.ExecOptions{
 		AttachStdin:  true,
@@ -132,6 +131,8 @@ func (e *Env) Start(ctx context.Context, cmd *stream.Command) (stream.Process, e
 		p.hj.Close()
 		return nil, err
 	}
+	stdout, stderr := newRelay(orDiscard(cmd.Stdout)), newRelay(orDiscard(cmd.Stderr))
+	p.ctl = newControl(stderr, p.token, p.event)
 	go p.copyOut(stdout, stderr)
 	if !cmd.Gated {
 		go p.copyIn()
@@ -181,6 +182,10 @@ func (p *process) waitStarted(ctx context.Context, dir, prog string) error {
 		return nil
 	case <-p.Done():
 	case <-ctx.Done():
+		// The program may be running already: kill what carries the
+		// block's tag, and close the gate.
+		p.closeGate(syscall.SIGKILL)
+		_ = p.signal(syscall.SIGKILL, "")
 		p.hj.Close()
 		<-p.Done()
 		return fmt.Errorf("waiting for the process to start: %w", ctx.Err())
@@ -455,6 +460,12 @@ func (p *process) Signal(sig syscall.Signal) error {
 	p.mu.Lock()
 	target := p.target
 	p.mu.Unlock()
+	return p.signal(sig, target)
+}
+
+// signal sends sig to target (a group "-PGID", a pid, or "" for none) and
+// to the processes tagged with the block's token, through a second exec.
+func (p *process) signal(sig syscall.Signal, target string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
 	defer cancel()
 	err := p.env.run(ctx, []string{"/bin/sh", "-c", signalScript, "streamtest-signal", strconv.Itoa(int(sig)), target, p.token})

@@ -326,3 +326,20 @@ func TestEngineStartWithUnreadOutput(t *testing.T) {
 		t.Errorf("Wait = %v, %v", exit, err)
 	}
 }
+
+// TestEngineStartCancelled: a Start whose context has ended fails with
+// the context's error and leaves no process behind.
+func TestEngineStartCancelled(t *testing.T) {
+	needEngine(t)
+	env := newEnv(t, "1", nil)
+	must(t, env.Setup(t.Context()))
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := env.Start(ctx, &stream.Command{Args: []string{"sleep", "1005"}}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Start with a cancelled context: %v", err)
+	}
+	if n := env.procs.Len(); n != 0 {
+		t.Errorf("%d processes left in the stream's set", n)
+	}
+	waitFor(t, env, "! ps -o args | grep -q '^sleep 1005'")
+}
