@@ -29,8 +29,22 @@ const DefaultImage = "streamtest/base:latest"
 // workDir is the stream's private work directory inside its container.
 const workDir = "/streamtest"
 
-// closeTimeout bounds the removal of a stream's container in Close.
-var closeTimeout = 30 * time.Second
+// The bounds and intervals of what the stream asks the engine for itself.
+var (
+	// engineTimeout bounds each call made outside a caller's context:
+	// removing the container in Close, sending a signal, learning how an
+	// exec ended, the reaper's removals.
+	engineTimeout = 30 * time.Second
+	// hostSetUpTimeout bounds the set-up that Host does before Setup.
+	hostSetUpTimeout = time.Minute
+	// goneSettle is how long a container whose exec was killed may still
+	// look alive: the engine updates its state a moment after its execs
+	// end.
+	goneSettle = 500 * time.Millisecond
+	// enginePoll is how often a state that the engine updates late (a
+	// container's, an exec's) is looked at again.
+	enginePoll = 10 * time.Millisecond
+)
 
 func init() {
 	stream.Register(TypeName, New, stream.Info{
@@ -64,15 +78,15 @@ type Env struct {
 	mounts   []mount.Mount
 	endpoint string
 
+	procs stream.ProcessSet[*process] // the live blocks; closed by Close
+
 	mu       sync.Mutex
 	setupErr error // the result of the one Setup, once done
 	setUp    bool
-	closed   bool
 	eng      *engine
 	id       string // container id
 	name     string // container name
 	ip       string
-	procs    map[*process]bool
 	netHeld  bool // holds a reference on the private network
 
 	gone  atomic.Bool // the container was found dead or removed from outside
@@ -99,7 +113,6 @@ func New(cfg stream.Config) (stream.Environment, error) {
 		priv:     p.Bool("privileged", false),
 		capAdd:   p.Strings("cap_add"),
 		endpoint: endpointName(p.String("engine", "")),
-		procs:    map[*process]bool{},
 	}
 	if e.cfg.Logf == nil {
 		e.cfg.Logf = func(string, ...any) {}
@@ -110,7 +123,7 @@ func New(cfg stream.Config) (stream.Environment, error) {
 	for _, m := range p.Strings("mounts") {
 		mnt, err := parseMount(m, cfg.Dir)
 		if err != nil {
-			return nil, e.errorf("set up", "%w", err)
+			return nil, err
 		}
 		e.mounts = append(e.mounts, mnt)
 	}
@@ -150,16 +163,10 @@ func parseMount(m, dir string) (mount.Mount, error) {
 	}, nil
 }
 
-// errorf returns a *stream.Error of this stream for operation op. The
-// message names the image and the engine.
-func (e *Env) errorf(op, format string, args ...any) error {
-	err := fmt.Errorf(format, args...)
-	return &stream.Error{ID: e.cfg.ID, Type: TypeName, Host: e.hostLocked(), Op: op,
-		Err: &Error{Container: e.name, Image: e.image, Engine: e.endpoint, Err: err}}
-}
-
-// Error is the cause inside the *stream.Error of a container stream: it
-// adds the container, image and engine to the message.
+// Error is the cause of a failure of the container or of its engine (the
+// set-up, an exec, the container's death under a block): it names the
+// container, its image and its engine, which a caller can act on. The
+// manager adds the stream's id, type and host around it.
 type Error struct {
 	Container, Image, Engine string
 	Err                      error
@@ -171,7 +178,15 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// hostLocked is Host without taking the lock (errorf runs under it).
+// fail wraps err, a failure of the container or the engine, in an *Error.
+func (e *Env) fail(err error) error {
+	return &Error{Container: e.name, Image: e.image, Engine: e.endpoint, Err: err}
+}
+
+// failf is fail with a message.
+func (e *Env) failf(format string, args ...any) error { return e.fail(fmt.Errorf(format, args...)) }
+
+// hostLocked is Host without taking the lock.
 func (e *Env) hostLocked() string {
 	if e.ip != "" {
 		return e.ip
@@ -188,8 +203,8 @@ func (e *Env) Setup(ctx context.Context) error {
 }
 
 func (e *Env) setupLocked(ctx context.Context) error {
-	if e.closed {
-		return e.errorf("set up", "the stream is closed")
+	if e.procs.Closed() {
+		return stream.ErrClosed
 	}
 	if e.setUp {
 		return e.setupErr
@@ -202,18 +217,49 @@ func (e *Env) setupLocked(ctx context.Context) error {
 func (e *Env) create(ctx context.Context) error {
 	eng, err := engineFor(e.endpoint)
 	if err != nil {
-		return e.errorf("set up", "%w", err)
+		return e.fail(err)
 	}
 	if err := eng.ready(ctx); err != nil {
-		return e.errorf("set up", "%w", err)
+		return e.fail(err)
 	}
 	e.eng = eng
 	if e.private {
 		if err := acquireNetwork(ctx, eng, e.netName, e.cfg.ID); err != nil {
-			return e.errorf("set up", "private network %s: %w", e.netName, err)
+			return e.failf("private network %s: %w", e.netName, err)
 		}
 		e.netHeld = true
 	}
+	cfg, hc, nc := e.spec()
+	created, err := eng.cli.ContainerCreate(ctx, cfg, hc, nc, nil, e.name)
+	if err != nil {
+		if ctx.Err() != nil {
+			// The engine may have made it after all: remove it by name.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), engineTimeout)
+			_ = eng.cli.ContainerRemove(rctx, e.name, container.RemoveOptions{Force: true})
+			cancel()
+		}
+		return e.fail(e.explainCreate(ctx, err))
+	}
+	e.id = created.ID
+	if err := eng.cli.ContainerStart(ctx, e.id, container.StartOptions{}); err != nil {
+		return e.failf("starting the container: %w", e.explainCreate(ctx, err))
+	}
+	ins, err := eng.cli.ContainerInspect(ctx, e.id)
+	if err != nil {
+		return e.failf("inspecting the container: %w", err)
+	}
+	if ins.State != nil && !ins.State.Running {
+		return e.failf("the container stopped at once (exit status %d%s): does the image have /bin/sh and sleep?",
+			ins.State.ExitCode, errSuffix(ins.State.Error))
+	}
+	e.ip = addressOf(ins, e.netName)
+	e.cfg.Logf("container %s (%.12s) from image %s on %s, address %s", e.name, e.id, e.image, e.endpoint, e.hostLocked())
+	return nil
+}
+
+// spec is what the stream's container is made of: its configuration, the
+// host's part of it, and its network's.
+func (e *Env) spec() (*container.Config, *container.HostConfig, *network.NetworkingConfig) {
 	cfg := &container.Config{
 		Image:    e.image,
 		Hostname: e.hostname,
@@ -242,42 +288,24 @@ func (e *Env) create(ctx context.Context) error {
 			e.netName: {Aliases: []string{e.hostname}},
 		}}
 	}
-	created, err := eng.cli.ContainerCreate(ctx, cfg, hc, nc, nil, e.name)
-	if err != nil {
-		if ctx.Err() != nil {
-			// The engine may have made it after all: remove it by name.
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
-			_ = eng.cli.ContainerRemove(rctx, e.name, container.RemoveOptions{Force: true})
-			cancel()
-		}
-		return e.errorf("set up", "%w", e.explainCreate(ctx, err))
+	return cfg, hc, nc
+}
+
+// addressOf returns the container's address on network name, or else on
+// any network it is on; "" when it has none.
+func addressOf(ins container.InspectResponse, name string) string {
+	if ins.NetworkSettings == nil {
+		return ""
 	}
-	e.id = created.ID
-	if err := eng.cli.ContainerStart(ctx, e.id, container.StartOptions{}); err != nil {
-		return e.errorf("set up", "starting the container: %w", e.explainCreate(ctx, err))
+	if ep := ins.NetworkSettings.Networks[name]; ep != nil && ep.IPAddress != "" {
+		return ep.IPAddress
 	}
-	ins, err := eng.cli.ContainerInspect(ctx, e.id)
-	if err != nil {
-		return e.errorf("set up", "inspecting the container: %w", err)
-	}
-	if ins.State != nil && !ins.State.Running {
-		return e.errorf("set up", "the container stopped at once (exit status %d%s): does the image have /bin/sh and sleep?",
-			ins.State.ExitCode, errSuffix(ins.State.Error))
-	}
-	if ins.NetworkSettings != nil {
-		if ep, ok := ins.NetworkSettings.Networks[e.netName]; ok && ep != nil && ep.IPAddress != "" {
-			e.ip = ep.IPAddress
-		} else {
-			for _, ep := range ins.NetworkSettings.Networks {
-				if ep != nil && ep.IPAddress != "" {
-					e.ip = ep.IPAddress
-					break
-				}
-			}
+	for _, ep := range ins.NetworkSettings.Networks {
+		if ep != nil && ep.IPAddress != "" {
+			return ep.IPAddress
 		}
 	}
-	e.cfg.Logf("container %s (%.12s) from image %s on %s, address %s", e.name, e.id, e.image, e.endpoint, e.Host0())
-	return nil
+	return ""
 }
 
 func errSuffix(s string) string {
@@ -294,16 +322,13 @@ func (e *Env) explainCreate(ctx context.Context, err error) error {
 		return err
 	}
 	if _, ierr := e.eng.cli.ImageInspect(ctx, e.image); isNotFound(ierr) {
-		return fmt.Errorf("image %s is not on the engine; streams never pull images: build it (`streamtest lab image` builds the streamtest images) or load it first: %w", e.image, err)
+		return fmt.Errorf("the image is not on the engine; streams never pull images: build it (`streamtest lab image` builds the streamtest images) or load it first: %w", err)
 	}
 	if _, nerr := e.eng.cli.NetworkInspect(ctx, e.netName, network.InspectOptions{}); isNotFound(nerr) {
 		return fmt.Errorf("network %s does not exist on the engine; create it first or use private_network: %w", e.netName, err)
 	}
 	return err
 }
-
-// Host0 returns the address without locking; for log lines in Setup.
-func (e *Env) Host0() string { return e.hostLocked() }
 
 // mkWorkDir is the shell command that makes the work directory. The idle
 // process runs it at start, and so do the block wrapper and Send, which may
@@ -318,8 +343,8 @@ const mkWorkDir = "[ -d " + workDir + " ] || mkdir -p -m 0700 " + workDir
 func (e *Env) Host() string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if !e.setUp && !e.closed {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	if !e.setUp && !e.procs.Closed() {
+		ctx, cancel := context.WithTimeout(context.Background(), hostSetUpTimeout)
 		defer cancel()
 		_ = e.setupLocked(ctx)
 	}
@@ -337,36 +362,41 @@ func (e *Env) ContainerID() string {
 }
 
 // ready returns the engine and container id for an operation, or the
-// stream's error.
-func (e *Env) ready(ctx context.Context, op string) (*engine, string, error) {
+// stream's error: its set-up's, or ErrClosed.
+func (e *Env) ready(ctx context.Context) (*engine, string, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if err := e.setupLocked(ctx); err != nil {
 		return nil, "", err
 	}
-	if e.closed {
-		return nil, "", e.errorf(op, "the stream is closed")
+	if e.procs.Closed() {
+		return nil, "", stream.ErrClosed
 	}
 	return e.eng, e.id, nil
 }
 
-// Close removes the container (killing everything in it) and, with the last
-// stream that used it, the private network.
+// Close stops the running blocks (SIGTERM, then SIGKILL after the
+// stream's grace), then removes the container, which kills everything left
+// in it (the blocks' background processes, detached daemons), and, with the
+// last stream that used it, the private network.
 func (e *Env) Close() error {
-	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
+	procs, first := e.procs.Close()
+	if !first {
 		return nil
 	}
-	e.closed = true
+	e.mu.Lock()
 	eng, id, netHeld := e.eng, e.id, e.netHeld
-	for p := range e.procs {
-		p.closing.Store(true)
-	}
 	e.mu.Unlock()
-
 	var errs []error
-	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	if id != "" {
+		if err := stream.StopAll(procs, e.cfg.GraceOrDefault()); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, p := range procs {
+		p.closing.Store(true) // ended by the removal, if not by now
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
 	defer cancel()
 	if id != "" {
 		err := eng.cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
@@ -380,9 +410,7 @@ func (e *Env) Close() error {
 		}
 	}
 	if len(errs) > 0 {
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		return e.errorf("close", "%w", errors.Join(errs...))
+		return e.fail(errors.Join(errs...))
 	}
 	return nil
 }
@@ -433,9 +461,9 @@ func releaseNetwork(ctx context.Context, eng *engine, name string) error {
 // updates a killed container's state a moment after its execs end.
 func (e *Env) containerState(ctx context.Context, settle time.Duration) error {
 	e.mu.Lock()
-	eng, id, closed := e.eng, e.id, e.closed
+	eng, id := e.eng, e.id
 	e.mu.Unlock()
-	if closed {
+	if e.procs.Closed() {
 		return nil
 	}
 	if e.gone.Load() {
@@ -447,7 +475,7 @@ func (e *Env) containerState(ctx context.Context, settle time.Duration) error {
 		if err != nil || !time.Now().Before(deadline) || ctx.Err() != nil {
 			return err
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(enginePoll)
 	}
 }
 

@@ -3,15 +3,21 @@ package container
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
 
 	"github.com/streamtest/streamtest/stream"
 )
@@ -46,9 +52,8 @@ func TestNewChecksMounts(t *testing.T) {
 	run := func(t *testing.T, tc testCase) {
 		env, err := New(stream.Config{ID: "1", Type: TypeName, Dir: "/params", Params: stream.Values{"mounts": []string{tc.mount}}})
 		if tc.err != "" {
-			var se *stream.Error
-			if !errors.As(err, &se) || !strings.Contains(err.Error(), tc.err) {
-				t.Fatalf("New: %v, want a *stream.Error with %q", err, tc.err)
+			if err == nil || !strings.Contains(err.Error(), tc.err) || strings.HasPrefix(err.Error(), "stream") {
+				t.Fatalf("New: %v, want a cause with %q and no stream prefix", err, tc.err)
 			}
 			return
 		}
@@ -88,32 +93,43 @@ func TestNewDefaults(t *testing.T) {
 	}
 }
 
-func TestControlLines(t *testing.T) {
+func TestControl(t *testing.T) {
+	const token = "end-1234"
 	type testCase struct {
 		name   string
 		chunks []string
-		want   string
-		pgid   int
+		want   string   // stderr passed through
+		events []string // "word arg"
+		fail   string
 	}
 	tests := []testCase{
-		{name: "whole", chunks: []string{"\x1eready 7\n\x1ego\n\x1epgid 9\nerr\n"}, want: "err\n", pgid: 9},
-		{name: "split", chunks: []string{"\x1erea", "dy 7\n\x1e", "go\n\x1epg", "id 9\ne", "rr"}, want: "err", pgid: 9},
-		{name: "no setsid", chunks: []string{"\x1eready 7\n\x1ego\n\x1epgid -9\n"}, want: "", pgid: -9},
-		{name: "wrapper failed", chunks: []string{"\x1eready 7\nsh: bad\n"}, want: "sh: bad\n"},
-		{name: "control bytes later pass", chunks: []string{"\x1eready 7\n\x1ego\n\x1epgid 9\n\x1epgid 1\n"}, want: "\x1epgid 1\n", pgid: 9},
+		{name: "whole", chunks: []string{"\x1eready\n\x1ego 9\nerr\n\x1eend-1234 3\n"}, want: "err\n",
+			events: []string{"ready ", "go 9", "end 3"}},
+		{name: "split", chunks: []string{"\x1erea", "dy\n\x1e", "go 9\ne", "rr\x1een", "d-12", "34 0", "\nlate"}, want: "errlate",
+			events: []string{"ready ", "go 9", "end 0"}},
+		{name: "marker after output without newline", chunks: []string{"\x1ego 9\nabc\x1eend-1234 143\n"}, want: "abc",
+			events: []string{"go 9", "end 143"}},
+		{name: "no setsid", chunks: []string{"\x1eready\n\x1ego -9\n"}, events: []string{"ready ", "go -9"}},
+		{name: "no program", chunks: []string{"\x1enoprog\n"}, events: []string{"noprog "}, fail: "noprog"},
+		{name: "no directory", chunks: []string{"\x1enodir\n"}, events: []string{"nodir "}, fail: "nodir"},
+		{name: "wrapper failed", chunks: []string{"\x1eready\nsh: bad\n"}, want: "sh: bad\n", events: []string{"ready "}},
+		{name: "control bytes of the program pass", chunks: []string{"\x1ego 9\n\x1ego 1\n\x1eend-12"}, want: "\x1ego 1\n\x1eend-12",
+			events: []string{"go 9"}},
+		{name: "a second marker passes", chunks: []string{"\x1ego 9\n\x1eend-1234 0\n\x1eend-1234 1\n"}, want: "\x1eend-1234 1\n",
+			events: []string{"go 9", "end 0"}},
 	}
 	run := func(t *testing.T, tc testCase) {
 		var out bytes.Buffer
-		p := &process{ready: make(chan struct{}), pgidCh: make(chan struct{}), gated: true}
-		c := &control{p: p, out: &out}
+		var events []string
+		c := newControl(&out, token, func(word, arg string) { events = append(events, word+" "+arg) })
 		for _, ch := range tc.chunks {
 			if n, err := c.Write([]byte(ch)); err != nil || n != len(ch) {
 				t.Fatalf("Write = %d, %v", n, err)
 			}
 		}
 		c.flush()
-		if out.String() != tc.want || p.pgid != tc.pgid {
-			t.Errorf("out %q pgid %d, want %q %d", out.String(), p.pgid, tc.want, tc.pgid)
+		if out.String() != tc.want || strings.Join(events, "|") != strings.Join(tc.events, "|") || c.failure() != tc.fail {
+			t.Errorf("out %q events %q failure %q, want %q %q %q", out.String(), events, c.failure(), tc.want, tc.events, tc.fail)
 		}
 	}
 	for _, tc := range tests {
@@ -121,14 +137,56 @@ func TestControlLines(t *testing.T) {
 	}
 }
 
-func TestTarOf(t *testing.T) {
+func TestPartialSuffix(t *testing.T) {
+	for _, tc := range []struct {
+		b, m string
+		want int
+	}{{"abc", "cde", 1}, {"abcd", "cde", 2}, {"abcde", "cde", 0}, {"", "x", 0}, {"xx", "xxx", 2}} {
+		if got := partialSuffix([]byte(tc.b), []byte(tc.m)); got != tc.want {
+			t.Errorf("partialSuffix(%q, %q) = %d, want %d", tc.b, tc.m, got, tc.want)
+		}
+	}
+}
+
+func TestExitOf(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		want   string
+	}{{0, "exit status 0"}, {3, "exit status 3"}, {128, "exit status 128"}, {137, "killed by SIGKILL"}, {138, "killed by SIGUSR1"}, {255, "exit status 255"}} {
+		if got := exitOf(tc.status, time.Time{}, time.Time{}).String(); got != tc.want {
+			t.Errorf("exitOf(%d) = %s, want %s", tc.status, got, tc.want)
+		}
+	}
+}
+
+func TestBlockDir(t *testing.T) {
+	for dir, want := range map[string]string{"": "/streamtest", "sub/x": "/streamtest/sub/x", "/tmp": "/tmp", "../etc": "/etc"} {
+		if got := blockDir(dir); got != want {
+			t.Errorf("blockDir(%q) = %q, want %q", dir, got, want)
+		}
+	}
+}
+
+// TestTarWriter: the tree arrives as one tar stream after the parents are
+// named; directories come owner-writable, and again with their own mode at
+// the end (read-only ones included).
+func TestTarWriter(t *testing.T) {
 	dir := t.TempDir()
 	must(t, os.MkdirAll(filepath.Join(dir, "d", "e"), 0o750))
 	must(t, os.WriteFile(filepath.Join(dir, "d", "x.sh"), []byte("#!/bin/sh\n"), 0o755))
 	must(t, os.Symlink("x.sh", filepath.Join(dir, "d", "l")))
-	r, err := tarOf(filepath.Join(dir, "d"), "streamtest/to")
-	must(t, err)
-	tr := tar.NewReader(r)
+	must(t, os.Chmod(filepath.Join(dir, "d", "e"), 0o555))
+	var buf bytes.Buffer
+	var mkdirs []string
+	open := func(_ context.Context, dirs []string) (io.WriteCloser, func() error, error) {
+		mkdirs = dirs
+		return nopCloser{&buf}, func() error { return nil }, nil
+	}
+	must(t, sendTar(t.Context(), open, filepath.Join(dir, "d"), "/streamtest/to"))
+	if strings.Join(mkdirs, " ") != "/streamtest" {
+		t.Errorf("parents made first: %q", mkdirs)
+	}
+	tr := tar.NewReader(&buf)
 	var got []string
 	for {
 		h, err := tr.Next()
@@ -136,16 +194,36 @@ func TestTarOf(t *testing.T) {
 			break
 		}
 		must(t, err)
-		got = append(got, h.Name+" "+os.FileMode(h.Mode).String()+" "+h.Linkname)
+		got = append(got, fmt.Sprintf("%s %o %s", h.Name, h.Mode, h.Linkname))
 	}
-	want := []string{"streamtest/to/ -rwxr-x--- ", "streamtest/to/e/ -rwxr-x--- ", "streamtest/to/l -rwxrwxrwx x.sh", "streamtest/to/x.sh -rwxr-xr-x "}
+	want := []string{"streamtest/to/ 700 ", "streamtest/to/e/ 700 ", "streamtest/to/l 777 x.sh", "streamtest/to/x.sh 755 ",
+		"streamtest/to/e/ 555 ", "streamtest/to/ 750 "}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("entries:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if _, err := tarOf(filepath.Join(dir, "missing"), "x"); err == nil {
-		t.Error("tarOf of a missing file: no error")
+	if err := sendTar(t.Context(), open, filepath.Join(dir, "missing"), "/x"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("sending a missing file: %v", err)
 	}
 }
+
+// TestTarWriterExtractionFails: when the extraction ends early, Send
+// reports its error, not the broken write.
+func TestTarWriterExtractionFails(t *testing.T) {
+	dir := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(dir, "f"), make([]byte, 1<<20), 0o644))
+	open := func(context.Context, []string) (io.WriteCloser, func() error, error) {
+		pr, pw := io.Pipe()
+		pr.CloseWithError(errors.New("reader gone"))
+		return pw, func() error { return errNoTar }, nil
+	}
+	if err := sendTar(t.Context(), open, filepath.Join(dir, "f"), "/x/f"); !errors.Is(err, errNoTar) {
+		t.Errorf("sendTar = %v, want errNoTar", err)
+	}
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
 
 func TestOwnerAlive(t *testing.T) {
 	host, _ := os.Hostname()
@@ -216,5 +294,81 @@ func TestLabelsNameTheTest(t *testing.T) {
 	}
 	if _, ok := labels("1", "")[LabelTest]; ok {
 		t.Error("a shared object got a test label")
+	}
+}
+
+// TestRelay: writes return at once although the reader is not there yet;
+// close waits until everything was passed on, in order.
+func TestRelay(t *testing.T) {
+	pr, pw := io.Pipe()
+	r := newRelay(pw)
+	for _, s := range []string{"a", "b", "c"} {
+		if n, err := r.Write([]byte(s)); n != 1 || err != nil {
+			t.Fatalf("Write = %d, %v", n, err)
+		}
+	}
+	got := make(chan string)
+	go func() {
+		b, _ := io.ReadAll(pr)
+		got <- string(b)
+	}()
+	r.close()
+	pw.Close()
+	if s := <-got; s != "abc" {
+		t.Errorf("passed on %q, want abc", s)
+	}
+}
+
+// TestSpec: the container runs the idle process under the engine's init,
+// with the stream's labels, on its network, with the hostname as an alias
+// only on a user-defined network.
+func TestSpec(t *testing.T) {
+	env, err := New(stream.Config{ID: "db", Type: TypeName, Test: "TestX", Params: stream.Values{
+		"hostname": "box", "private_network": true, "env": map[string]string{"A": "1"}, "cap_add": []string{"NET_ADMIN"},
+	}})
+	must(t, err)
+	e := env.(*Env)
+	cfg, hc, nc := e.spec()
+	if cfg.Image != DefaultImage || cfg.Hostname != "box" || strings.Join(cfg.Env, ",") != "A=1" || cfg.Labels[LabelStream] != "db" || cfg.Labels[LabelTest] != "TestX" {
+		t.Errorf("config %+v", cfg)
+	}
+	if len(cfg.Entrypoint) != 3 || !strings.Contains(cfg.Entrypoint[2], mkWorkDir) {
+		t.Errorf("entrypoint %q", cfg.Entrypoint)
+	}
+	if hc.Init == nil || !*hc.Init || string(hc.NetworkMode) != e.netName || strings.Join(hc.CapAdd, ",") != "NET_ADMIN" {
+		t.Errorf("host config %+v", hc)
+	}
+	if nc == nil || strings.Join(nc.EndpointsConfig[e.netName].Aliases, ",") != "box" {
+		t.Errorf("network config %+v", nc)
+	}
+	env, err = New(stream.Config{ID: "1", Type: TypeName, Params: stream.Values{"hostname": "box"}})
+	must(t, err)
+	if _, _, nc := env.(*Env).spec(); nc != nil {
+		t.Errorf("an alias on the default bridge: %+v", nc)
+	}
+}
+
+func TestAddressOf(t *testing.T) {
+	ins := func(nets map[string]string) container.InspectResponse {
+		ns := map[string]*network.EndpointSettings{}
+		for n, ip := range nets {
+			ns[n] = &network.EndpointSettings{IPAddress: ip}
+		}
+		return container.InspectResponse{NetworkSettings: &container.NetworkSettings{Networks: ns}}
+	}
+	for _, tc := range []struct {
+		nets map[string]string
+		want string
+	}{
+		{map[string]string{"mine": "10.0.0.2", "other": "10.1.0.2"}, "10.0.0.2"},
+		{map[string]string{"other": "10.1.0.2"}, "10.1.0.2"},
+		{map[string]string{"mine": ""}, ""},
+	} {
+		if got := addressOf(ins(tc.nets), "mine"); got != tc.want {
+			t.Errorf("addressOf(%v) = %q, want %q", tc.nets, got, tc.want)
+		}
+	}
+	if got := addressOf(container.InspectResponse{}, "mine"); got != "" {
+		t.Errorf("no network settings: %q", got)
 	}
 }

@@ -17,9 +17,15 @@
 //     process's own (private_network: true), where streams also reach each
 //     other by their hostname.
 //   - Blocks run through exec, in the private work directory /streamtest
-//     (0700), each in a process group of its own, so that stopping a block
-//     ends its whole tree.
-//   - Send copies files and directories in (modes kept) through tar in the
+//     (0700), each in a session of its own under a small shell wrapper
+//     that checks the directory and the program before Start returns, and
+//     reports the program's end at once (Wait does not wait for background
+//     processes that hold the output longer than stream.OutputWait).
+//     Process.Signal reaches the block's group, and its processes that made
+//     a session of their own, through a second exec. A block's background
+//     processes live until Close, which removes the container.
+//   - Send copies files and directories in as package sendtree describes
+//     (modes kept, read-only directories included) through tar in the
 //     container, or through the engine's archive upload when the image has
 //     no tar.
 //   - Host is the container's address on its network, reachable from the
@@ -28,16 +34,17 @@
 //
 // # What the image must have
 //
-// /bin/sh (POSIX), sleep, and mkdir; kill for Stop. The streamtest images
-// (`streamtest lab image`) have busybox. Images are never pulled: a missing
-// image is an error that names it. Images with their own entrypoint run the
-// idle process instead.
+// /bin/sh (POSIX), sleep, mkdir and setsid; kill and grep for Signal; tar
+// for a fast Send. The streamtest images (`streamtest lab image`) have
+// busybox. Images are never pulled: a missing image is an error that names
+// it. Images with their own entrypoint run the idle process instead.
 //
 // # Cleaning up
 //
-// Close removes the container (SIGKILL to everything in it) and, with its
-// last stream, the private network. Everything carries labels (LabelRun and
-// the owner's pid, start time and machine). When the test binary dies
+// Close stops the running blocks (SIGTERM, then SIGKILL after the stream's
+// grace), then removes the container (SIGKILL to everything left in it)
+// and, with its last stream, the private network. Everything carries
+// labels (LabelRun and the owner's pid, start time and machine). When the test binary dies
 // without closing (SIGKILL, a crash), a reaper process started with the
 // first container notices (its pipe from the test process closes) and
 // removes everything of the run within a second or two; and the first

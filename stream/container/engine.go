@@ -60,7 +60,7 @@ func engineFor(endpoint string) (*engine, error) {
 	opts = append(opts, client.WithHost(endpoint))
 	cli, err := client.NewClientWithOpts(opts...)
 	if err != nil {
-		return nil, fmt.Errorf("engine %s: %w", endpoint, err)
+		return nil, fmt.Errorf("making a client: %w", err)
 	}
 	e := &engine{endpoint: endpoint, cli: cli}
 	engines[endpoint] = e
@@ -98,9 +98,9 @@ func (e *engine) ready(ctx context.Context) error {
 // unreachable words an error of the first contact with the engine.
 func (e *engine) unreachable(err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("the Docker Engine at %s did not answer within %v: %w", e.endpoint, pingTimeout, err)
+		return fmt.Errorf("the Docker Engine did not answer within %v: %w", pingTimeout, err)
 	}
-	return fmt.Errorf("cannot reach the Docker Engine at %s (set the engine parameter or DOCKER_HOST): %w", e.endpoint, err)
+	return fmt.Errorf("cannot reach the Docker Engine (set the engine parameter or DOCKER_HOST): %w", err)
 }
 
 // isNotFound reports whether err is the engine's "no such object".

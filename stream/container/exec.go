@@ -3,9 +3,12 @@ package container
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"path"
 	"strconv"
 	"strings"
@@ -22,63 +25,93 @@ import (
 )
 
 // wrapper is the shell program every block runs under, inside the
-// container. `docker exec` has no way to kill what it started, so the
-// program must run in a process group of its own, which Stop signals
-// through a second exec. An exec'd process normally leads a group of its
-// own already (runc makes it so): then the wrapper execs the program in
-// place and that group is the program's. Where it does not, the wrapper
-// starts the program with setsid (when the image has it) and waits for it.
+// container, as one exec. It checks what Start promises before it says
+// "ready": the directory exists, the program is found and executable.
 //
-// It writes control lines to stderr before anything of the program, each
-// starting with the byte 0x1e: "ready PID" once it runs, then (a gated
-// wrapper first reads one line from stdin: the gate) "go" and "pgid N" (a
-// negative N is a plain pid: no group could be made). The program's stdin
-// is the rest of the wrapper's stdin. STREAMTEST_WRAPPER_SETSID=1 in the
-// block's environment forces the setsid way (the tests use it).
+// `docker exec` has no way to signal what it started, so the program runs
+// in a session (and process group) of its own, made with setsid, which
+// Signal reaches through a second exec. The wrapper stays outside that
+// group, waits for the program and writes its exit status as the end
+// marker: the engine ends an exec's output only when every process holding
+// it has closed it (and waits 2 s for background processes that keep it),
+// so the marker is how Wait learns that the program ended at once.
 //
-//	$1: 1 for a gated start, else 0; $2: the directory to run in; the
-//	rest: the program and its arguments
+// Its control lines go to stderr, each starting with the byte 0x1e. Before
+// anything of the program: "nodir", "noprog" or "noexec" (then it exits),
+// or "ready" (a gated wrapper then reads one line from stdin: the gate),
+// then "go PID" (the program's pid, which leads its group; "go -PID" when
+// the image has no setsid: a plain pid, the program replaces the wrapper
+// and there is no end marker). After the program: MARKER STATUS, where
+// MARKER is the process's random token. The program's stdin is the rest of
+// the wrapper's stdin.
+//
+//	$1: 1 for a gated start, else 0; $2: the directory to run in; $3: the
+//	marker; the rest: the program and its arguments
 const wrapper = mkWorkDir + `
-cd "$2" || exit 126
-g=$1; shift 2
-pg=
-read -r _ _ _ _ pg _ </proc/$$/stat 2>/dev/null
-printf '\036ready %s\n' $$ >&2
+cd "$2" 2>/dev/null || { printf '\036nodir\n' >&2; exit 126; }
+g=$1 m=$3; shift 3
+case $1 in
+*/*) if [ ! -e "$1" ]; then printf '\036noprog\n' >&2; exit 127; fi
+     if [ -d "$1" ] || [ ! -x "$1" ]; then printf '\036noexec\n' >&2; exit 126; fi ;;
+*) command -v "$1" >/dev/null 2>&1 || { printf '\036noprog\n' >&2; exit 127; } ;;
+esac
+printf '\036ready\n' >&2
 if [ "$g" = 1 ]; then read -r _ || exit 125; fi
-if [ "$pg" = "$$" ] && [ -z "${STREAMTEST_WRAPPER_SETSID:-}" ]; then
-  printf '\036go\n\036pgid %s\n' $$ >&2
-  exec "$@"
+if ! command -v setsid >/dev/null 2>&1; then
+  printf '\036go -%s\n' $$ >&2
+  ` + tagVar + `=$m exec "$@"
 fi
-printf '\036go\n' >&2
 exec 3<&0
-if command -v setsid >/dev/null 2>&1; then
-  setsid /bin/sh -c 'printf "\036pgid %s\n" $$ >&2; exec "$@"' sh "$@" <&3 3<&- &
-else
-  /bin/sh -c 'printf "\036pgid -%s\n" $$ >&2; exec "$@"' sh "$@" <&3 3<&- &
-fi
+` + tagVar + `=$m setsid /bin/sh -c 'printf "\036go %s\n" $$ >&2; exec "$@"' sh "$@" <&3 3<&- &
 exec 3<&-
-wait $!`
+wait $!
+printf '\036%s %s\n' "$m" $? >&2`
+
+// The wrapper's exit statuses when it stops before the program.
+const (
+	statusNoDir  = 126
+	statusGate   = 125
+	statusNoProg = 127
+)
+
+// tagVar is in the environment of every process of a block, with the
+// block's token: it is how Signal finds the block's processes that made a
+// session or group of their own.
+const tagVar = "STREAMTEST_BLOCK"
+
+// signalScript sends signal $1 to a block's group ("-PGID") or plain pid
+// $2 (none when ""), and to the processes tagged with the block's token $3
+// that are not in that group. A tree that is gone is not an error. (dash
+// needs the "--" before a group; busybox complains of it, and signals.)
+const signalScript = `s=$1 g=$2 t=` + tagVar + `=$3
+[ -z "$g" ] || kill -s "$s" -- "$g" 2>/dev/null
+for f in $(grep -l -- "$t" /proc/[0-9]*/environ 2>/dev/null); do
+  p=${f#/proc/}; p=${p%/environ}
+  read -r _ _ _ _ pg _ <"/proc/$p/stat" 2>/dev/null || continue
+  [ "-$pg" = "$g" ] || [ "$p" = "$g" ] || kill -s "$s" "$p" 2>/dev/null
+done
+exit 0`
 
 // Start runs cmd in the container through exec, under the wrapper.
 func (e *Env) Start(ctx context.Context, cmd *stream.Command) (stream.Process, error) {
 	if cmd == nil || len(cmd.Args) == 0 {
-		return nil, e.lockedErr("start", "no program given")
+		return nil, errors.New("no program given")
 	}
-	eng, id, err := e.ready(ctx, "start")
+	eng, id, err := e.ready(ctx)
 	if err != nil {
 		return nil, err
 	}
-	dir := cmd.Dir
-	if dir == "" {
-		dir = workDir
-	} else if !path.IsAbs(dir) {
-		dir = path.Join(workDir, dir)
+	dir := blockDir(cmd.Dir)
+	p := &process{
+		env:     e,
+		eng:     eng,
+		gated:   cmd.Gated,
+		stdin:   cmd.Stdin,
+		token:   newToken(),
+		ready:   make(chan struct{}),
+		running: make(chan struct{}),
 	}
-	gate := "0"
-	if cmd.Gated {
-		gate = "1"
-	}
-	argv := append([]string{"/bin/sh", "-c", wrapper, "streamtest-wrapper", gate, dir}, cmd.Args...)
+	argv := append([]string{"/bin/sh", "-c", wrapper, "streamtest-wrapper", gateArg(cmd.Gated), dir, p.token}, cmd.Args...)
 	created, err := eng.cli.ContainerExecCreate(ctx, id, container.ExecOptions{
 		AttachStdin:  true,
 		AttachStdout: true,
@@ -88,171 +121,204 @@ func (e *Env) Start(ctx context.Context, cmd *stream.Command) (stream.Process, e
 		Cmd:          argv,
 	})
 	if err != nil {
-		return nil, e.execErr(ctx, "start", err)
+		return nil, e.execErr(err)
 	}
-	hj, err := eng.cli.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
-	if err != nil {
-		return nil, e.execErr(ctx, "start", err)
+	p.execID = created.ID
+	if p.hj, err = eng.cli.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{}); err != nil {
+		return nil, e.execErr(err)
 	}
-	p := &process{
-		env:    e,
-		eng:    eng,
-		execID: created.ID,
-		hj:     hj,
-		stdin:  cmd.Stdin,
-		gated:  cmd.Gated,
-		ready:  make(chan struct{}),
-		pgidCh: make(chan struct{}),
-		done:   make(chan struct{}),
+	if err := e.procs.Add(p); err != nil {
+		p.hj.Close()
+		return nil, err
 	}
-	p.ctl = &control{p: p}
-	e.mu.Lock()
-	e.procs[p] = true
-	e.mu.Unlock()
-	go p.copyOut(cmd.Stdout, cmd.Stderr)
+	stdout, stderr := newRelay(orDiscard(cmd.Stdout)), newRelay(orDiscard(cmd.Stderr))
+	p.ctl = newControl(stderr, p.token, p.event)
+	go p.copyOut(stdout, stderr)
 	if !cmd.Gated {
 		go p.copyIn()
 	}
-	// Start returns once the wrapper runs in its directory (and, gated,
-	// waits at its gate).
+	if err := p.waitStarted(ctx, dir, cmd.Args[0]); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// blockDir is where a block with Command.Dir dir runs.
+func blockDir(dir string) string {
+	switch {
+	case dir == "":
+		return workDir
+	case path.IsAbs(dir):
+		return dir
+	}
+	return path.Join(workDir, dir)
+}
+
+func gateArg(gated bool) string {
+	if gated {
+		return "1"
+	}
+	return "0"
+}
+
+// newToken returns a random token for a block: its end marker and its tag.
+func newToken() string {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// waitStarted waits until the program runs (gated: until it is parked at
+// its gate) and returns Start's error when it does not get there.
+func (p *process) waitStarted(ctx context.Context, dir, prog string) error {
+	want := p.running
+	if p.gated {
+		want = p.ready
+	}
 	select {
-	case <-p.ready:
-		return p, nil
-	case <-p.done:
-		select {
-		case <-p.ready:
-			return p, nil // it ran, and ended already
-		default:
-		}
-		exit, err := p.Wait()
-		switch {
-		case err != nil:
-			return nil, err
-		case exit.Code == 126:
-			return nil, e.lockedErr("start", "cannot enter the directory %s in the container", dir)
-		}
-		return nil, e.lockedErr("start", "the wrapper ended (%s) before it started the program: does the image have /bin/sh?", exitText(exit))
+	case <-want:
+		return nil
+	case <-p.Done():
 	case <-ctx.Done():
+		// The program may be running already: kill what carries the
+		// block's tag, and close the gate.
+		p.closeGate(syscall.SIGKILL)
+		_ = p.signal(syscall.SIGKILL, "")
 		p.hj.Close()
-		<-p.done
-		return nil, e.lockedErr("start", "waiting for the process to start: %w", ctx.Err())
+		<-p.Done()
+		return fmt.Errorf("waiting for the process to start: %w", ctx.Err())
 	}
-}
-
-func exitText(x stream.Exit) string {
-	return x.String()
-}
-
-func (e *Env) lockedErr(op, format string, args ...any) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.errorf(op, format, args...)
-}
-
-// execErr words a failed exec call, saying when the container is gone.
-func (e *Env) execErr(ctx context.Context, op string, err error) error {
-	if isGone(err) {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if serr := e.containerState(sctx, 0); serr != nil {
-			return e.lockedErr(op, "%w", serr)
-		}
+	select {
+	case <-want:
+		return nil // it ran, and ended already
+	default:
 	}
-	return e.lockedErr(op, "%w", err)
-}
-
-// Send copies local (a file or a directory, recursively) into the container
-// at remote, keeping modes; a relative remote is relative to WorkDir.
-func (e *Env) Send(ctx context.Context, local, remote string) error {
-	eng, id, err := e.ready(ctx, "send")
+	exit, err := p.Wait()
 	if err != nil {
 		return err
 	}
-	if !path.IsAbs(remote) {
-		remote = path.Join(workDir, remote)
+	switch p.ctl.failure() {
+	case "nodir":
+		return fmt.Errorf("directory %s: %w", dir, errNotExist)
+	case "noprog":
+		return fmt.Errorf("program %s: %w", prog, errNotExist)
+	case "noexec":
+		return fmt.Errorf("program %s is not an executable file", prog)
 	}
-	r, err := tarOf(local, strings.TrimPrefix(remote, "/"))
-	if err != nil {
-		return e.lockedErr("send", "%w", err)
-	}
-	// tar in the container is several times faster than the engine's
-	// archive upload (which mounts the container's file system for each
-	// copy); without tar, the upload it is.
-	if !e.noTar.Load() {
-		err := e.runIn(ctx, []string{"/bin/sh", "-c", mkWorkDir + "; exec tar -x -f - -C /"}, r)
-		var ee *exitError
-		switch {
-		case err == nil:
-			return nil
-		case errors.As(err, &ee) && ee.code == 127:
-			e.noTar.Store(true)
-			if r, err = tarOf(local, strings.TrimPrefix(remote, "/")); err != nil {
-				return e.lockedErr("send", "%w", err)
-			}
-		default:
-			return e.execErr(ctx, "send", fmt.Errorf("copying %s to %s: %w", local, remote, err))
+	return p.env.failf("the block's wrapper ended (%s) before it started the program: does the image have /bin/sh?", exit)
+}
+
+// errNotExist is the cause when Start's directory or program is missing;
+// it is an fs.ErrNotExist.
+var errNotExist error = notExist{}
+
+type notExist struct{}
+
+func (notExist) Error() string        { return "not found in the container" }
+func (notExist) Is(target error) bool { return target == fs.ErrNotExist }
+
+// execErr words a failed exec call, saying when the container is gone.
+func (e *Env) execErr(err error) error {
+	if isGone(err) {
+		ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
+		defer cancel()
+		if serr := e.containerState(ctx, 0); serr != nil {
+			return e.fail(serr)
 		}
 	}
-	if err := eng.cli.CopyToContainer(ctx, id, "/", r, container.CopyToContainerOptions{}); err != nil {
-		return e.execErr(ctx, "send", fmt.Errorf("copying %s to %s: %w", local, remote, err))
-	}
-	return nil
+	return e.fail(err)
 }
 
 // process is one block run: an exec of the wrapper.
 type process struct {
+	stream.Ending
+
 	env    *Env
 	eng    *engine
 	execID string
 	hj     types.HijackedResponse
 	stdin  io.Reader
 	gated  bool
+	token  string // the block's end marker and tag (tagVar)
 	ctl    *control
 
-	ready  chan struct{} // closed when the wrapper reported "ready"
-	pgidCh chan struct{} // closed when the program's group is known
-	done   chan struct{} // closed when the output is copied and the exit known
+	ready   chan struct{} // closed when the wrapper said "ready"
+	running chan struct{} // closed when the program runs ("go"): started and target are set
 
-	readyOnce, pgidOnce sync.Once
+	gateMu   sync.Mutex
+	released bool           // Release opened the gate
+	gateSig  syscall.Signal // Signal closed the gate
 
-	released atomic.Bool
-	stopped  atomic.Bool // Stop was called
-	closing  atomic.Bool // the stream is being closed
+	closing atomic.Bool // Close removes the container: the end is its SIGKILL
+	cut     atomic.Bool // the output was cut OutputWait after the program ended
 
 	mu      sync.Mutex
 	started time.Time
-	wrapPID int
-	pgid    int // negative: a plain pid (no setsid in the image)
-	exit    stream.Exit
-	err     error
-	copyErr error
+	target  string // what Signal signals: "-PGID", or a plain pid
+	status  int    // the program's exit status from the end marker
+	endAt   time.Time
+	hasEnd  bool
 }
 
-// copyOut demultiplexes the exec's output until it ends, then learns the
-// exit status.
-func (p *process) copyOut(stdout, stderr io.Writer) {
-	if stdout == nil {
-		stdout = io.Discard
+// event handles the wrapper's control lines (from copyOut's goroutine).
+func (p *process) event(word, arg string) {
+	now := time.Now()
+	switch word {
+	case "ready":
+		close(p.ready)
+	case "go":
+		p.mu.Lock()
+		p.started = now
+		// "PID": the group -PID; "-PID": the plain pid PID.
+		if strings.HasPrefix(arg, "-") {
+			p.target = arg[1:]
+		} else {
+			p.target = "-" + arg
+		}
+		p.mu.Unlock()
+		close(p.running)
+	case "end":
+		status, _ := strconv.Atoi(arg)
+		p.mu.Lock()
+		p.status, p.endAt, p.hasEnd = status, now, true
+		p.mu.Unlock()
+		// Background processes may hold the output open: give them
+		// OutputWait, then cut the copy.
+		time.AfterFunc(stream.OutputWait, func() {
+			if !p.Ended() {
+				p.cut.Store(true)
+				p.hj.Close()
+			}
+		})
 	}
-	if stderr == nil {
-		stderr = io.Discard
-	}
-	p.ctl.out = stderr
+}
+
+// copyOut demultiplexes the exec's output until it ends (or is cut), then
+// records how the process ended.
+func (p *process) copyOut(stdout, stderr *relay) {
 	_, err := stdcopy.StdCopy(stdout, p.ctl, p.hj.Reader)
 	p.ctl.flush()
 	p.hj.Close()
-	ended := time.Now()
-	p.mu.Lock()
-	p.copyErr = err
-	p.mu.Unlock()
-	p.finish(ended)
-	close(p.done)
-	p.env.mu.Lock()
-	delete(p.env.procs, p)
-	p.env.mu.Unlock()
+	stdout.close()
+	stderr.close()
+	if p.cut.Load() {
+		err = nil
+	}
+	exit, werr := p.outcome(err)
+	p.env.procs.Remove(p)
+	p.End(exit, werr)
 }
 
-// copyIn feeds the process's stdin and closes it.
+func orDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
+}
+
+// copyIn feeds the process's stdin as it comes, then closes it.
 func (p *process) copyIn() {
 	if p.stdin != nil {
 		_, _ = io.Copy(p.hj.Conn, p.stdin)
@@ -260,227 +326,158 @@ func (p *process) copyIn() {
 	_ = p.hj.CloseWrite()
 }
 
-// finish learns how the exec ended.
-func (p *process) finish(ended time.Time) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var code int
-	var err error
-	for i := 0; ; i++ {
-		var ins container.ExecInspect
-		ins, err = p.eng.cli.ContainerExecInspect(ctx, p.execID)
-		if err != nil || !ins.Running {
-			code = ins.ExitCode
-			break
-		}
-		if i > 100 || ctx.Err() != nil {
-			err = errors.New("the exec still runs after its output ended")
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+// outcome says how the process ended once its output ended; copyErr is
+// the output copy's error.
+func (p *process) outcome(copyErr error) (stream.Exit, error) {
+	ended := time.Now()
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	exit := stream.Exit{Code: code, Started: p.started, Ended: ended}
-	if exit.Started.IsZero() {
-		exit.Started = ended
+	started, status, endAt, hasEnd := p.started, p.status, p.endAt, p.hasEnd
+	p.mu.Unlock()
+	if hasEnd {
+		return exitOf(status, started, endAt), nil
 	}
-	switch {
-	case p.closing.Load() || p.env.isClosed():
+	if sig := p.gateSignal(); sig != 0 {
+		return stream.Exit{Code: -1, Signal: sig, Ended: ended}, nil
+	}
+	if p.closing.Load() || p.env.procs.Closed() {
 		// Close removed the container: everything in it was killed.
-		p.exit = stream.Exit{Code: -1, Signal: syscall.SIGKILL, Started: exit.Started, Ended: ended}
-		return
-	case p.gated && !p.released.Load():
-		// Stopped (or lost) at the gate: the program never ran.
-		if p.stopped.Load() {
-			p.exit = stream.Exit{Code: -1, Signal: syscall.SIGKILL, Started: exit.Started, Ended: ended}
-			return
-		}
+		return stream.Exit{Code: -1, Signal: syscall.SIGKILL, Started: started, Ended: ended}, nil
 	}
-	// A killed exec may mean a killed container: look (for a moment,
-	// as the engine is slow to say) unless the stop was ours.
+	// No end marker: the program replaced the wrapper (no setsid), the
+	// wrapper stopped before the program, or the exec was cut short.
+	ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
+	defer cancel()
+	code, err := p.execStatus(ctx)
+	// A killed exec may mean a killed container: look (for a moment, as
+	// the engine is slow to say).
 	var settle time.Duration
-	// An outside kill or removal KILLs every process of the container.
-	if (err != nil || code == 128+9 || p.copyErr != nil) && !p.stopped.Load() {
-		settle = 500 * time.Millisecond
+	if err != nil || code == 128+int(syscall.SIGKILL) || copyErr != nil {
+		settle = goneSettle
 	}
 	if serr := p.env.containerState(ctx, settle); serr != nil {
-		p.err = p.env.lockedErr("wait", "while the block ran, %w", serr)
-		return
+		return stream.Exit{}, p.env.failf("while the block ran, %w", serr)
 	}
-	if err != nil {
-		p.err = p.env.lockedErr("wait", "learning the exit status: %w", err)
-		return
+	switch {
+	case err != nil:
+		return stream.Exit{}, p.env.failf("learning the exit status: %w", err)
+	case copyErr != nil:
+		return stream.Exit{}, p.env.failf("reading the output: %w", copyErr)
 	}
-	if p.copyErr != nil && !p.stopped.Load() {
-		p.err = p.env.lockedErr("wait", "reading the output: %w", p.copyErr)
-		return
-	}
-	if code > 128 && code <= 128+64 {
-		exit.Code = -1
-		exit.Signal = syscall.Signal(code - 128)
-	}
-	p.exit = exit
+	return exitOf(code, started, ended), nil
 }
 
-func (e *Env) isClosed() bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.closed
+// execStatus asks the engine for the exec's exit status; the exec may be
+// reported running for a moment after its output ended.
+func (p *process) execStatus(ctx context.Context) (int, error) {
+	for {
+		ins, err := p.eng.cli.ContainerExecInspect(ctx, p.execID)
+		if err != nil {
+			return 0, err
+		}
+		if !ins.Running {
+			return ins.ExitCode, nil
+		}
+		t := time.NewTimer(enginePoll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return 0, errors.New("the exec still runs after its output ended")
+		case <-t.C:
+		}
+	}
+}
+
+// exitOf turns a shell's exit status into an Exit: above 128 is death by
+// signal status-128, as a shell reports it.
+func exitOf(status int, started, ended time.Time) stream.Exit {
+	x := stream.Exit{Code: status, Started: started, Ended: ended}
+	if status > 128 && status <= 128+64 {
+		x.Code, x.Signal = -1, syscall.Signal(status-128)
+	}
+	return x
 }
 
 // Release opens the gate: the wrapper reads one line, then runs the program.
 func (p *process) Release() error {
-	if !p.gated {
-		return errors.New("container: Release of a process that was not gated")
+	p.gateMu.Lock()
+	defer p.gateMu.Unlock()
+	switch {
+	case !p.gated:
+		return errors.New("release of a process that was not gated")
+	case p.released:
+		return errors.New("release called twice")
+	case p.gateSig != 0:
+		return fmt.Errorf("release after the gate was closed by %s", stream.SignalName(p.gateSig))
 	}
-	if p.released.Swap(true) {
-		return errors.New("container: Release called twice")
-	}
+	p.released = true
 	if _, err := p.hj.Conn.Write([]byte("\n")); err != nil {
-		return p.env.lockedErr("start", "opening the gate: %w", err)
+		return p.env.failf("opening the gate: %w", err)
 	}
 	go p.copyIn()
 	return nil
 }
 
-// Done is closed when the exec has ended.
-func (p *process) Done() <-chan struct{} { return p.done }
+// closeGate closes the gate of a gated process that was not released, so
+// that the program never runs and the process ends as killed by sig. It
+// reports whether it did.
+func (p *process) closeGate(sig syscall.Signal) bool {
+	p.gateMu.Lock()
+	defer p.gateMu.Unlock()
+	if !p.gated || p.released {
+		return false
+	}
+	if p.gateSig == 0 {
+		p.gateSig = sig
+		_ = p.hj.CloseWrite() // the gate's read fails: the wrapper exits
+	}
+	return true
+}
 
-// Signal sends sig to the program's process group through a second exec.
-// A gated process that was not released is ended by closing its gate.
+func (p *process) gateSignal() syscall.Signal {
+	p.gateMu.Lock()
+	defer p.gateMu.Unlock()
+	return p.gateSig
+}
+
+// Signal sends sig to the program's process group through a second exec;
+// it reaches the group after the program ended too. On a gated process
+// that was not released, it closes the gate instead.
 func (p *process) Signal(sig syscall.Signal) error {
+	if p.closeGate(sig) {
+		return nil
+	}
+	// The program's group is known right after it starts (Start waits
+	// for it unless the process was gated).
 	select {
-	case <-p.done:
-		return nil
-	default:
-	}
-	if p.gated && !p.released.Load() {
-		p.stopped.Store(true)
-		p.released.Store(true)
-		_ = p.hj.CloseWrite()
-		return nil
-	}
-	if sig == syscall.SIGTERM || sig == syscall.SIGKILL {
-		p.stopped.Store(true)
-	}
-	select {
-	case <-p.pgidCh:
-	case <-p.done:
-		return nil
-	case <-time.After(5 * time.Second):
-		return errors.New("the process never reported its process group")
+	case <-p.running:
+	case <-p.Done():
+		select {
+		case <-p.running:
+		default:
+			return nil // the program never ran: nothing to signal
+		}
 	}
 	p.mu.Lock()
-	target := "-" + strconv.Itoa(p.pgid) // a group
-	if p.pgid < 0 {
-		target = strconv.Itoa(-p.pgid) // a plain pid
-	}
+	target := p.target
 	p.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	return p.signal(sig, target)
+}
+
+// signal sends sig to target (a group "-PGID", a pid, or "" for none) and
+// to the processes tagged with the block's token, through a second exec.
+func (p *process) signal(sig syscall.Signal, target string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
 	defer cancel()
-	err := p.env.run(ctx, []string{"/bin/sh", "-c", `kill -s "$1" -- "$2" 2>/dev/null; exit 0`, "streamtest-signal", strconv.Itoa(int(sig)), target})
-	if err != nil && !p.env.gone.Load() && !p.env.isClosed() {
-		select {
-		case <-p.done:
-			return nil
-		default:
-		}
-		return err
+	err := p.env.run(ctx, []string{"/bin/sh", "-c", signalScript, "streamtest-signal", strconv.Itoa(int(sig)), target, p.token})
+	if err != nil && !p.env.gone.Load() && !p.env.procs.Closed() {
+		return p.env.failf("sending %s: %w", stream.SignalName(sig), err)
 	}
 	return nil
 }
 
-// Wait waits for the exec to end.
-func (p *process) Wait() (stream.Exit, error) {
-	<-p.done
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.exit, p.err
-}
-
-// Stop signals the program's process group through a second exec: TERM,
-// then KILL after grace. A gated process that was not released is ended by
-// closing its gate.
-func (p *process) Stop(grace time.Duration) error {
-	p.stopped.Store(true)
-	select {
-	case <-p.done:
-		return nil
-	default:
-	}
-	if p.gated && !p.released.Load() {
-		p.released.Store(true)
-		_ = p.hj.CloseWrite()
-		return p.waitDone(grace + 5*time.Second)
-	}
-	// The group is reported right after the program starts.
-	select {
-	case <-p.pgidCh:
-	case <-p.done:
-		return nil
-	case <-time.After(5 * time.Second):
-		return p.env.lockedErr("wait", "stopping: the process never reported its process group")
-	}
-	p.mu.Lock()
-	target := "-" + strconv.Itoa(p.pgid) // a group
-	if p.pgid < 0 {
-		target = strconv.Itoa(-p.pgid) // a plain pid
-	}
-	p.mu.Unlock()
-	script := `t=$1; n=$2
-kill -s TERM "$t" 2>/dev/null || exit 0
-i=0
-while kill -s 0 "$t" 2>/dev/null; do
-  if [ "$i" -ge "$n" ]; then kill -s KILL "$t" 2>/dev/null; exit 0; fi
-  sleep 0.05; i=$((i+1))
-done`
-	steps := int(grace / (50 * time.Millisecond))
-	if grace <= 0 {
-		script = `kill -s KILL "$1" 2>/dev/null; exit 0`
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), grace+30*time.Second)
-	defer cancel()
-	if err := p.env.run(ctx, []string{"/bin/sh", "-c", script, "streamtest-stop", target, strconv.Itoa(steps)}); err != nil {
-		select {
-		case <-p.done:
-			return nil
-		default:
-		}
-		if p.env.gone.Load() || p.env.isClosed() {
-			return nil
-		}
-		return p.env.lockedErr("wait", "stopping: %w", err)
-	}
-	return p.waitDone(10 * time.Second)
-}
-
-func (p *process) waitDone(d time.Duration) error {
-	select {
-	case <-p.done:
-		return nil
-	case <-time.After(d):
-		return p.env.lockedErr("wait", "stopping: the exec did not end within %v", d)
-	}
-}
-
 // run runs argv in the container to its end, without the wrapper, and
 // returns an error when it could not run or exited non-zero.
-func (e *Env) run(ctx context.Context, argv []string) error { return e.runIn(ctx, argv, nil) }
-
-// exitError is a helper exec's non-zero exit.
-type exitError struct {
-	argv0 string
-	code  int
-	out   string
-}
-
-func (x *exitError) Error() string {
-	return fmt.Sprintf("%s exited with status %d: %s", x.argv0, x.code, x.out)
-}
-
-// runIn is run with stdin.
-func (e *Env) runIn(ctx context.Context, argv []string, stdin io.Reader) error {
+func (e *Env) run(ctx context.Context, argv []string) error {
 	e.mu.Lock()
 	eng, id := e.eng, e.id
 	e.mu.Unlock()
@@ -488,7 +485,7 @@ func (e *Env) runIn(ctx context.Context, argv []string, stdin io.Reader) error {
 		return errors.New("no container")
 	}
 	created, err := eng.cli.ContainerExecCreate(ctx, id, container.ExecOptions{
-		AttachStdin: stdin != nil, AttachStdout: true, AttachStderr: true, Cmd: argv,
+		AttachStdout: true, AttachStderr: true, Cmd: argv,
 	})
 	if err != nil {
 		return err
@@ -498,18 +495,6 @@ func (e *Env) runIn(ctx context.Context, argv []string, stdin io.Reader) error {
 		return err
 	}
 	defer hj.Close()
-	inErr := make(chan error, 1)
-	if stdin != nil {
-		go func() {
-			_, err := io.Copy(hj.Conn, stdin)
-			if cerr := hj.CloseWrite(); err == nil {
-				err = cerr
-			}
-			inErr <- err
-		}()
-	} else {
-		inErr <- nil
-	}
 	var out bytes.Buffer
 	if _, err := stdcopy.StdCopy(&out, &out, hj.Reader); err != nil {
 		return err
@@ -521,95 +506,19 @@ func (e *Env) runIn(ctx context.Context, argv []string, stdin io.Reader) error {
 	if ins.ExitCode != 0 {
 		return &exitError{argv0: argv[0], code: ins.ExitCode, out: strings.TrimSpace(out.String())}
 	}
-	return <-inErr
+	return nil
 }
 
-// control passes the process's stderr through, less the wrapper's control
-// lines, which all come before the program's first byte.
-type control struct {
-	p    *process
-	out  io.Writer
-	buf  []byte
-	pass bool // all control lines seen: pass everything through
+// exitError is a helper exec's non-zero exit.
+type exitError struct {
+	argv0 string
+	code  int
+	out   string
 }
 
-func (c *control) Write(b []byte) (int, error) {
-	n := len(b)
-	if c.pass {
-		_, err := c.out.Write(b)
-		return n, err
+func (x *exitError) Error() string {
+	if x.out == "" {
+		return fmt.Sprintf("%s exited with status %d", x.argv0, x.code)
 	}
-	c.buf = append(c.buf, b...)
-	for !c.pass {
-		if len(c.buf) == 0 {
-			return n, nil
-		}
-		if c.buf[0] != 0x1e {
-			// Not a control line: the wrapper's own complaint, pass it on.
-			c.pass = true
-			break
-		}
-		i := bytes.IndexByte(c.buf, '\n')
-		if i < 0 {
-			return n, nil
-		}
-		c.line(string(c.buf[1:i]))
-		c.buf = c.buf[i+1:]
-	}
-	if len(c.buf) > 0 {
-		_, err := c.out.Write(c.buf)
-		c.buf = nil
-		return n, err
-	}
-	return n, nil
-}
-
-// flush passes on what is left at the end.
-func (c *control) flush() {
-	if len(c.buf) > 0 {
-		_, _ = c.out.Write(c.buf)
-		c.buf = nil
-	}
-}
-
-func (c *control) line(l string) {
-	p := c.p
-	f := strings.Fields(l)
-	if len(f) == 0 {
-		return
-	}
-	switch f[0] {
-	case "ready":
-		if len(f) > 1 {
-			p.mu.Lock()
-			p.wrapPID, _ = strconv.Atoi(f[1])
-			p.mu.Unlock()
-		}
-		p.readyOnce.Do(func() { close(p.ready) })
-	case "go":
-		// The gate opened (or there was none): the program starts now.
-		p.mu.Lock()
-		p.started = time.Now()
-		p.mu.Unlock()
-	case "pgid":
-		if len(f) > 1 {
-			p.mu.Lock()
-			p.pgid, _ = strconv.Atoi(f[1])
-			p.mu.Unlock()
-		}
-		p.pgidOnce.Do(func() { close(p.pgidCh) })
-		c.pass = true
-	}
-}
-
-var signalNames = map[int]string{
-	1: "HUP", 2: "INT", 3: "QUIT", 4: "ILL", 5: "TRAP", 6: "ABRT", 7: "BUS", 8: "FPE",
-	9: "KILL", 10: "USR1", 11: "SEGV", 12: "USR2", 13: "PIPE", 14: "ALRM", 15: "TERM",
-}
-
-func signalName(n int) string {
-	if s, ok := signalNames[n]; ok {
-		return s
-	}
-	return "SIG" + strconv.Itoa(n)
+	return fmt.Sprintf("%s exited with status %d: %s", x.argv0, x.code, x.out)
 }

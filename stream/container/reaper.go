@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
@@ -215,7 +214,7 @@ func reaperMain(args []string) int {
 	// EOF: the test process is gone (or closed the pipe on purpose).
 	rc := 0
 	for _, ep := range endpoints {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*engineTimeout)
 		cli, err := client.NewClientWithOpts(client.FromEnv, client.WithHost(ep), client.WithAPIVersionNegotiation())
 		if err == nil {
 			_, err = Sweep(ctx, cli, filters.Arg("label", LabelRun+"="+run))

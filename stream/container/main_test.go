@@ -1,0 +1,15 @@
+package container
+
+import (
+	"os"
+	"testing"
+)
+
+// TestMain dispatches the helper binaries that tests re-execute this test
+// binary as, before any test runs.
+func TestMain(m *testing.M) {
+	if os.Getenv(crashEnv) == "1" {
+		os.Exit(crashChild())
+	}
+	os.Exit(m.Run())
+}
