@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"path"
 	"syscall"
 	"time"
 )
@@ -64,7 +65,8 @@ type Environment interface {
 }
 
 // ErrClosed is wrapped by the errors of an Environment used after Close.
-var ErrClosed = errors.New("stream is closed")
+// Its text does not say "stream": the manager's prefix does.
+var ErrClosed = errors.New("closed (the test ended or the stream was terminated)")
 
 // Command describes a process to start on a stream. It has the shape of
 // exec.Cmd: plain fields whose zero values are documented.
@@ -99,6 +101,19 @@ type Command struct {
 	// Args, until Process.Release is called. It is how a synchronized group
 	// starts at one instant.
 	Gated bool
+}
+
+// DirIn returns the directory cmd runs in on a stream whose work directory
+// is workDir: workDir when Dir is "", Dir when it is absolute, else Dir
+// below workDir. Paths are the stream's, with slashes.
+func (cmd *Command) DirIn(workDir string) string {
+	switch {
+	case cmd.Dir == "":
+		return workDir
+	case path.IsAbs(cmd.Dir):
+		return cmd.Dir
+	}
+	return path.Join(workDir, cmd.Dir)
 }
 
 // Process is a running (or, when gated, parked) process on a stream.

@@ -103,3 +103,12 @@ func TestValuesEnviron(t *testing.T) {
 		t.Errorf("Environ of an absent key = %q, want nil", got)
 	}
 }
+
+func TestCommandDirIn(t *testing.T) {
+	for dir, want := range map[string]string{"": "/w", "sub/x": "/w/sub/x", "/tmp": "/tmp", "../etc": "/etc"} {
+		cmd := &stream.Command{Dir: dir}
+		if got := cmd.DirIn("/w"); got != want {
+			t.Errorf("Command{Dir: %q}.DirIn(/w) = %q, want %q", dir, got, want)
+		}
+	}
+}

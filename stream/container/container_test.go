@@ -159,14 +159,6 @@ func TestExitOf(t *testing.T) {
 	}
 }
 
-func TestBlockDir(t *testing.T) {
-	for dir, want := range map[string]string{"": "/streamtest", "sub/x": "/streamtest/sub/x", "/tmp": "/tmp", "../etc": "/etc"} {
-		if got := blockDir(dir); got != want {
-			t.Errorf("blockDir(%q) = %q, want %q", dir, got, want)
-		}
-	}
-}
-
 // TestTarWriter: the tree arrives as one tar stream after the parents are
 // named; directories come owner-writable, and again with their own mode at
 // the end (read-only ones included).

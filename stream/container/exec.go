@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -101,7 +100,7 @@ func (e *Env) Start(ctx context.Context, cmd *stream.Command) (stream.Process, e
 	if err != nil {
 		return nil, err
 	}
-	dir := blockDir(cmd.Dir)
+	dir := cmd.DirIn(workDir)
 	p := &process{
 		env:     e,
 		eng:     eng,
@@ -141,17 +140,6 @@ func (e *Env) Start(ctx context.Context, cmd *stream.Command) (stream.Process, e
 		return nil, err
 	}
 	return p, nil
-}
-
-// blockDir is where a block with Command.Dir dir runs.
-func blockDir(dir string) string {
-	switch {
-	case dir == "":
-		return workDir
-	case path.IsAbs(dir):
-		return dir
-	}
-	return path.Join(workDir, dir)
 }
 
 func gateArg(gated bool) string {

@@ -96,6 +96,32 @@ func (g *Guard) AddDir(dir string) error {
 	return g.sendLocked("+dir " + strconv.Quote(dir))
 }
 
+// MakeDir makes a private work directory (mode 0700) in root ("" means
+// the system's temporary directory), named from pattern as os.MkdirTemp
+// names it, and registers it with AddDir. Remove it with RemoveAll.
+func (g *Guard) MakeDir(root, pattern string) (string, error) {
+	dir, err := os.MkdirTemp(root, pattern)
+	if err != nil {
+		return "", err
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	if err := g.AddDir(dir); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	return dir, nil
+}
+
+// RemoveAll removes dir and everything in it, then forgets it (RemoveDir).
+func (g *Guard) RemoveAll(dir string) error {
+	err := os.RemoveAll(dir)
+	g.RemoveDir(dir)
+	return err
+}
+
 // RemoveDir forgets dir: the guard leaves it alone.
 func (g *Guard) RemoveDir(dir string) error {
 	g.mu.Lock()

@@ -80,16 +80,8 @@ func (e *Env) Setup(ctx context.Context) error {
 	if e.workDir != "" {
 		return nil
 	}
-	dir, err := os.MkdirTemp(e.root, "streamtest-"+safe(e.cfg.ID)+"-")
+	dir, err := guard.Default().MakeDir(e.root, "streamtest-"+safe(e.cfg.ID)+"-")
 	if err != nil {
-		return err
-	}
-	if err := os.Chmod(dir, 0o700); err != nil {
-		os.RemoveAll(dir)
-		return err
-	}
-	if err := guard.Default().AddDir(dir); err != nil {
-		os.RemoveAll(dir)
 		return err
 	}
 	e.workDir = dir
@@ -135,10 +127,7 @@ func (e *Env) Close() error {
 	e.workDir = ""
 	e.mu.Unlock()
 	if dir != "" {
-		if rerr := os.RemoveAll(dir); rerr != nil {
-			err = errors.Join(err, rerr)
-		}
-		guard.Default().RemoveDir(dir)
+		err = errors.Join(err, guard.Default().RemoveAll(dir))
 	}
 	return err
 }
@@ -154,12 +143,7 @@ func (e *Env) Start(ctx context.Context, cmd *stream.Command) (stream.Process, e
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	dir := cmd.Dir
-	if dir == "" {
-		dir = e.WorkDir()
-	} else if !filepath.IsAbs(dir) {
-		dir = filepath.Join(e.WorkDir(), dir)
-	}
+	dir := cmd.DirIn(e.WorkDir())
 	if fi, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("directory: %w", err)
 	} else if !fi.IsDir() {

@@ -123,23 +123,16 @@ func (e *Env) Setup(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("bubblewrap is needed (apt-get install bubblewrap): %w", err)
 	}
-	dir, err := os.MkdirTemp("", "streamtest-sandbox-")
+	dir, err := guard.Default().MakeDir("", "streamtest-sandbox-")
 	if err != nil {
 		return err
 	}
-	if err := os.Chmod(dir, 0o700); err == nil {
-		err = guard.Default().AddDir(dir)
-	}
-	if err == nil {
-		err = e.startSandbox(ctx, bwrapPath, dir)
-	}
-	if err != nil {
+	if err := e.startSandbox(ctx, bwrapPath, dir); err != nil {
 		e.stopSandbox()
 		if msg := e.stderrText(); msg != "" {
 			err = fmt.Errorf("%w: %s", err, msg)
 		}
-		os.RemoveAll(dir)
-		guard.Default().RemoveDir(dir)
+		guard.Default().RemoveAll(dir)
 		return err
 	}
 	e.workDir = dir
@@ -372,10 +365,7 @@ func (e *Env) Close() error {
 	e.workDir = ""
 	e.mu.Unlock()
 	if dir != "" {
-		if rerr := os.RemoveAll(dir); rerr != nil {
-			err = errors.Join(err, rerr)
-		}
-		guard.Default().RemoveDir(dir)
+		err = errors.Join(err, guard.Default().RemoveAll(dir))
 	}
 	return err
 }
@@ -392,12 +382,7 @@ func (e *Env) Start(ctx context.Context, cmd *stream.Command) (stream.Process, e
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	dir := cmd.Dir
-	if dir == "" {
-		dir = e.WorkDir()
-	} else if !filepath.IsAbs(dir) {
-		dir = filepath.Join(e.WorkDir(), dir)
-	}
+	dir := cmd.DirIn(e.WorkDir())
 	env := append(append(append(os.Environ(), e.env...), cmd.Env...), proctree.TagEnv(e.tag))
 	c := &exec.Cmd{Path: cmd.Args[0], Args: cmd.Args, Env: env, Dir: dir}
 	p := &process{env: e}
