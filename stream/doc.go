@@ -37,5 +37,12 @@
 // The building blocks of the built-in types are public, for types outside
 // the module too: package proctree (process trees and tags), gate (gated
 // start), guard (clean-up after a killed test binary), sendtree (Send) and
-// helper (this executable re-run as a helper).
+// helper (this executable re-run as a helper). Package conformance checks a
+// type against the whole contract in one call; run it first.
+//
+// # Errors
+//
+// A type returns causes; the manager wraps each once in an [Error] that names
+// the stream's id, type and host. A type never builds an [Error] itself, and
+// wraps [ErrClosed] when it is used after Close.
 package stream
