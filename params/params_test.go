@@ -57,7 +57,7 @@ func TestParamChecks(t *testing.T) {
 	for _, tc := range []testCase{
 		{name: "ok", src: "streams:\n  - 1: {type: checked, host: h, port: 22}\n"},
 		{name: "required missing", src: "streams:\n  - 1: {type: checked}\n",
-			want: []string{`p.yaml:2:5: stream 1: type "checked" needs the parameter host (where to connect)`}},
+			want: []string{`p.yaml:2:5: stream 1: type "checked" needs the parameter "host"`}},
 		{name: "empty", src: "streams:\n  - 1: {type: checked, host: \"\"}\n",
 			want: []string{`p.yaml:2:30: stream 1: host: must not be empty`}},
 		{name: "port too large", src: "streams:\n  - 1: {type: checked, host: h, port: 70000}\n",

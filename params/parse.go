@@ -705,7 +705,7 @@ func (p *parser) values(id string, pos Pos, r stream.Registered, entries []pair,
 		if _, set := vals[prm.Name]; !prm.Required || set || hasKey(entries, prm.Name) {
 			continue
 		}
-		errs = append(errs, errorf(pos, "stream %s: type %q needs the parameter %s (%s)%s", id, r.Name, prm.Name, prm.Doc, note))
+		errs = append(errs, errorf(pos, "stream %s: type %q needs the parameter %q%s", id, r.Name, prm.Name, note))
 	}
 	return vals, errs
 }

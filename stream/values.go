@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -146,6 +148,23 @@ func NonEmpty(v any) error {
 		return errors.New("must not be empty")
 	}
 	return nil
+}
+
+// OneOf returns a Check for a String parameter that takes one of values.
+func OneOf(values ...string) func(any) error {
+	return func(v any) error {
+		s, _ := v.(string)
+		for _, ok := range values {
+			if s == ok {
+				return nil
+			}
+		}
+		quoted := make([]string, len(values))
+		for i, ok := range values {
+			quoted[i] = strconv.Quote(ok)
+		}
+		return fmt.Errorf("want %s, got %q", strings.Join(quoted, " or "), s)
+	}
 }
 
 // PortNumber is a Check for an Int parameter that is a TCP or UDP port.

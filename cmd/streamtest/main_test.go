@@ -11,6 +11,10 @@ import (
 )
 
 func TestRun(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("streams:\n  - 1: {type: remote}\n  - 2: {type: remote, host: \"\"}\n  - 3: {type: remote, host: h, port: 70000}\n  - 4: {type: local, network: bridge}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	good := filepath.Join(t.TempDir(), "good.yaml")
 	if err := os.WriteFile(good, []byte("streams:\n  - 1: {type: ssh, host: h}\n  - 2: {type: docker}\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -37,6 +41,12 @@ func TestRun(t *testing.T) {
 		{name: "command help", args: []string{"run", "-h"}, code: 0, stdout: "-default-type TYPE"},
 		{name: "types links every type", args: []string{"types"}, code: 0, stdout: "container (alias docker)"},
 		{name: "validate ok", args: []string{"validate", good}, code: 0, stdout: good + ": ok"},
+		// What set-up would refuse, validate refuses, at the value's position.
+		{name: "validate runs the types' checks", args: []string{"validate", bad}, code: 1,
+			stdout: bad + `:2:5: stream 1: type "remote" needs the parameter "host"` + "\n" +
+				bad + ":3:29: stream 2: host: must not be empty\n" +
+				bad + ":4:38: stream 3: port: want a port number from 1 to 65535, got 70000\n" +
+				bad + `:5:31: stream 4: network: want "host" or "none", got "bridge"`},
 		{name: "validate missing", args: []string{"validate", good + ".none"}, code: 1, stdout: "no such file"},
 		{name: "lab usage", args: []string{"lab"}, code: 2, stderr: "streamtest lab: usage"},
 	}

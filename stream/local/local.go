@@ -24,7 +24,8 @@ func init() {
 		Aliases: []string{"process"},
 		Params: []stream.Param{
 			{Name: "host", Kind: stream.String, Doc: "the address other streams use to reach this stream", Default: "127.0.0.1"},
-			{Name: "network", Kind: stream.String, Doc: `"host" shares this machine's network; "none" gives each block a network namespace of its own with no route anywhere`, Default: "host"},
+			{Name: "network", Kind: stream.String, Doc: `"host" shares this machine's network; "none" gives each block a network namespace of its own with no route anywhere`, Default: "host",
+				Check: stream.OneOf("host", "none")},
 			{Name: "env", Kind: stream.StringMap, Doc: "environment variables added to every block"},
 			{Name: "work_root", Kind: stream.Path, Doc: "directory in which the stream's work directory is made", Default: "the system's temporary directory"},
 		},

@@ -27,8 +27,9 @@ func init() {
 
 // Params are the parameters of a remote stream.
 var Params = []stream.Param{
-	{Name: "host", Kind: stream.String, Doc: "host name, address or ssh_config Host alias to connect to (required); Host() returns it as given"},
-	{Name: "port", Kind: stream.Int, Doc: "TCP port of the SSH server", Default: "ssh_config Port, else 22"},
+	{Name: "host", Kind: stream.String, Doc: "host name, address or ssh_config Host alias to connect to (required); Host() returns it as given",
+		Required: true, Check: stream.NonEmpty},
+	{Name: "port", Kind: stream.Int, Doc: "TCP port of the SSH server", Default: "ssh_config Port, else 22", Check: stream.PortNumber},
 	{Name: "user", Kind: stream.String, Doc: "user to log in as", Default: "ssh_config User, else the local user"},
 	{Name: "key", Kind: stream.Strings, Doc: "identity files (private keys, without passphrase) to log in with; relative to the parameters file", Default: "ssh_config IdentityFile, else ~/.ssh/id_ed25519, id_ecdsa, id_rsa"},
 	{Name: "password", Kind: stream.Secret, Doc: "password to log in with (never logged)"},

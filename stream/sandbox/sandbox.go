@@ -30,7 +30,8 @@ func init() {
 		Aliases: []string{"bwrap"},
 		Params: []stream.Param{
 			{Name: "host", Kind: stream.String, Doc: "the address other streams use to reach this stream", Default: "127.0.0.1"},
-			{Name: "network", Kind: stream.String, Doc: `"host" shares this machine's network; "none" gives the stream a network namespace of its own with no route anywhere (its loopback is down)`, Default: "host"},
+			{Name: "network", Kind: stream.String, Doc: `"host" shares this machine's network; "none" gives the stream a network namespace of its own with no route anywhere (its loopback is down)`, Default: "host",
+				Check: stream.OneOf("host", "none")},
 			{Name: "env", Kind: stream.StringMap, Doc: "environment variables added to every block"},
 			{Name: "binds", Kind: stream.Strings, Doc: `more directories of this machine in the sandbox, each "src:dst" (writable) or "src:dst:ro"`},
 		},
