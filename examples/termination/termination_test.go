@@ -3,9 +3,6 @@
 package termination_test
 
 import (
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,27 +16,31 @@ import (
 //	time.sleep(10)
 //
 // and checks, once it has ended, that the sleep lived about 10 s, not 100 s.
+// It reads how the block ended from the stream's Outcome, so it holds on
+// every stream type: the outcome is known only once the program has ended
+// on the stream.
 func TestTermination(t *testing.T) {
-	var pid int
+	var s1 *streamtest.Stream
 	began := time.Now()
 	t.Run("rfc", func(t *testing.T) {
 		s := streamtest.For(t, streamtest.DefaultParams("termination.yaml"))
-		s.At(1).Run(code.Shell("echo $$; exec sleep 100"))
-		for s.At(1).Output().Stdout() == "" && s.At(1).Active() {
-			time.Sleep(10 * time.Millisecond)
-		}
-		pid, _ = strconv.Atoi(strings.TrimSpace(s.At(1).Output().Stdout()))
+		s1 = s.At(1)
+		s1.Run(code.Shell("exec sleep 100"))
 		time.Sleep(10 * time.Second)
 	})
 	lived := time.Since(began)
-	if pid == 0 {
-		t.Fatal("the block did not report its pid")
+	out := s1.Outcome()
+	if !out.Exited {
+		t.Fatalf("the block's end is not known: %v", s1)
 	}
-	if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err == nil {
-		t.Fatalf("sleep 100 (pid %d) outlived its test", pid)
+	if out.Stopped != streamtest.TestEnded {
+		t.Errorf("the block was stopped as %v, want %v: %v", out.Stopped, streamtest.TestEnded, s1)
+	}
+	if ran := out.Exit.Ended.Sub(out.Started); ran > 30*time.Second {
+		t.Errorf("sleep 100 ran %v: it outlived its test", ran)
 	}
 	if lived > 30*time.Second {
 		t.Errorf("the test took %v: the stream kept it waiting for the sleep", lived)
 	}
-	t.Logf("sleep 100 lived as long as its test: %v", lived.Round(100*time.Millisecond))
+	t.Logf("sleep 100 lived as long as its test: %v, %s", lived.Round(100*time.Millisecond), out.Exit)
 }
