@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -110,5 +111,34 @@ func TestCommandDirIn(t *testing.T) {
 		if got := cmd.DirIn("/w"); got != want {
 			t.Errorf("Command{Dir: %q}.DirIn(/w) = %q, want %q", dir, got, want)
 		}
+	}
+}
+
+// Every type and report names signals one way.
+func TestSignalNames(t *testing.T) {
+	for sig, want := range map[syscall.Signal]string{
+		syscall.SIGKILL: "SIGKILL", syscall.SIGTERM: "SIGTERM", syscall.SIGUSR1: "SIGUSR1",
+		syscall.SIGSTOP: "SIGSTOP", 34: "SIGRTMIN+0", 37: "SIGRTMIN+3", 99: "SIG99",
+	} {
+		if got := stream.SignalName(sig); got != want {
+			t.Errorf("SignalName(%d) = %q, want %q", int(sig), got, want)
+		}
+	}
+	for in, want := range map[string]syscall.Signal{
+		"TERM": syscall.SIGTERM, "sigusr1": syscall.SIGUSR1, "SIGKILL": syscall.SIGKILL, "9": syscall.SIGKILL,
+		"SIGRTMIN+3": 37, "SIG10": syscall.SIGUSR1, "cont": syscall.SIGCONT,
+	} {
+		got, err := stream.ParseSignal(in)
+		if err != nil || got != want {
+			t.Errorf("ParseSignal(%q) = %d, %v; want %d", in, int(got), err, int(want))
+		}
+	}
+	for _, bad := range []string{"", "NOPE", "0", "65", "SIGRTMIN+99"} {
+		if _, err := stream.ParseSignal(bad); err == nil {
+			t.Errorf("ParseSignal(%q): no error", bad)
+		}
+	}
+	if got := (stream.Exit{Code: -1, Signal: syscall.SIGUSR2}).String(); got != "killed by SIGUSR2" {
+		t.Errorf("Exit.String() = %q", got)
 	}
 }
