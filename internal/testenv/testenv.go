@@ -7,7 +7,9 @@ package testenv
 
 import (
 	"os"
+	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -35,4 +37,29 @@ func Need(t testing.TB, ok bool, what, howto string) {
 func NeedRoot(t testing.TB, why string) {
 	t.Helper()
 	Need(t, os.Geteuid() == 0, "root ("+why+")", "run the tests as root, e.g. `sudo make test`")
+}
+
+// RunExamplesAlone runs each Example function of the test binary alone, in a
+// process whose environment points elsewhere (a missing parameters file, an
+// unknown default type): an Example that leans on another one's set-up, or
+// on the environment, fails.
+func RunExamplesAlone(t *testing.T) {
+	t.Helper()
+	list, err := exec.Command(os.Args[0], "-test.list", "^Example").Output()
+	if err != nil {
+		t.Fatalf("listing the examples: %v", err)
+	}
+	names := strings.Fields(string(list))
+	if len(names) == 0 {
+		t.Fatal("no examples listed")
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run", "^"+name+"$", "-test.count=1")
+			cmd.Env = append(os.Environ(), "STREAMTEST_PARAMS=/nonexistent/params.yaml", "STREAMTEST_DEFAULT_TYPE=nosuchtype")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("%s alone: %v\n%s", name, err, out)
+			}
+		})
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamtest/streamtest/internal/testenv"
 	"github.com/streamtest/streamtest/stream"
 	"github.com/streamtest/streamtest/stream/proctree"
 	"github.com/streamtest/streamtest/stream/sandbox"
@@ -36,12 +37,8 @@ func TestMain(m *testing.M) {
 // (CI=true), where a missing bwrap is a broken set-up.
 func needBwrap(t testing.TB) {
 	t.Helper()
-	if _, err := exec.LookPath("bwrap"); err != nil {
-		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
-			t.Fatal("CI=true and bwrap is missing: apt-get install bubblewrap")
-		}
-		t.Skip("skipping: bwrap is missing (apt-get install bubblewrap)")
-	}
+	_, err := exec.LookPath("bwrap")
+	testenv.Need(t, err == nil, "bubblewrap (bwrap)", "apt-get install bubblewrap")
 }
 
 func newEnv(t *testing.T, params stream.Values) stream.Environment {
@@ -336,12 +333,8 @@ func TestSetupHonoursContext(t *testing.T) {
 }
 
 func TestNetworkNone(t *testing.T) {
-	if _, err := exec.LookPath("ping"); err != nil {
-		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
-			t.Fatal("CI=true and ping is missing: apt-get install iputils-ping")
-		}
-		t.Skip("skipping: ping is missing (apt-get install iputils-ping)")
-	}
+	_, err := exec.LookPath("ping")
+	testenv.Need(t, err == nil, "ping", "apt-get install iputils-ping")
 	env := newEnv(t, stream.Values{"network": "none"})
 	_, out, _ := run(t, env, `cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' '`)
 	if strings.TrimSpace(out) != "lo" {
