@@ -5,12 +5,13 @@ import (
 	"time"
 )
 
-// Option configures a manager: ParamsFile, DefaultParams, Strict,
+// Option configures a manager: ParamsFile, InventoryFile, DefaultParams, Strict,
 // DefaultType, KillGrace, IgnoreEnvironment. Options are taken on the first For call of a test.
 type Option interface{ applyManager(*managerOptions) }
 
 type managerOptions struct {
 	files       []string
+	inventories []string
 	fallback    []string
 	strict      *bool
 	defaultType string
@@ -28,6 +29,15 @@ func (f managerOption) applyManager(o *managerOptions) { f(o) }
 // outside the test.
 func ParamsFile(paths ...string) Option {
 	return managerOption(func(o *managerOptions) { o.files = append(o.files, paths...) })
+}
+
+// InventoryFile reads streams from Ansible inventories (INI or YAML), as
+// the command line's --inventory does: every host is a remote stream named
+// by its inventory name, every group a group of Manager.Group. They are
+// read right after the files of ParamsFile. Tests should rarely need it:
+// STREAMTEST_INVENTORY and the command's flag say it from outside.
+func InventoryFile(paths ...string) Option {
+	return managerOption(func(o *managerOptions) { o.inventories = append(o.inventories, paths...) })
 }
 
 // DefaultParams names parameter files to use only when neither
