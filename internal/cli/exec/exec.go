@@ -325,12 +325,12 @@ func Exec(ctx context.Context, o *Options, stdout, stderr io.Writer) ([]Result, 
 		closeSession()
 		return nil, err
 	}
-	sess.SetLog(stderr)
-	picked, err := ids(m, o.On)
+	picked, err := ids(m, o.On) // an unknown group is returned, not logged
 	if err != nil {
 		closeSession()
 		return nil, err
 	}
+	sess.SetLog(stderr)
 	g := m.Pick(anys(picked)...)
 	width := 0
 	for _, id := range picked {

@@ -145,10 +145,14 @@ func TestExecOnGroups(t *testing.T) {
 		t.Errorf("ran on %v, want %v", ids, want)
 	}
 
+	stderr.Reset()
 	o = options(t, params, false, Options{On: "1,@dbs", Grace: time.Second, Inventories: []string{inv}, Command: []string{"true"}})
 	results, err = Exec(context.Background(), o, &stdout, &stderr)
 	if want := `--on @dbs: no such group; known groups: db, etcd, web`; results != nil || err == nil || err.Error() != want {
 		t.Errorf("Exec on an unknown group = %v, %v; want the error %q", results, err, want)
+	}
+	if strings.Contains(stderr.String(), "dbs") {
+		t.Errorf("the error is also logged:\n%s", &stderr)
 	}
 }
 
