@@ -124,9 +124,11 @@
 // Ansible's own format (host lines of shell-quoted key=value words, section
 // kinds :vars and :children), which generic INI libraries do not read, and
 // the one Go library that reads Ansible inventories,
-// github.com/relex/aini (v1.6.0), keeps no position, so that an error could
-// not say file:line:column, and pulls a second YAML library
-// (gopkg.in/yaml.v3) besides go.yaml.in/yaml/v3. The YAML format is read
+// github.com/relex/aini (v1.6.0), keeps no position (an error could not say
+// file:line:column), keeps every value as a string, quotes whole lines in
+// its errors (a password on a host line included), and pulls a second YAML
+// library (gopkg.in/yaml.v3) besides go.yaml.in/yaml/v3, with
+// github.com/samber/lo, golang.org/x/exp and github.com/google/shlex. The YAML format is read
 // with go.yaml.in/yaml/v3, whose nodes carry the positions, through the
 // same checks as a parameters file. FuzzParseInventory fuzzes the INI
 // reader.
