@@ -56,3 +56,31 @@ func FuzzParseInventory(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseInventoryYAML is FuzzParseInventory for the YAML format.
+func FuzzParseInventoryYAML(f *testing.F) {
+	f.Add([]byte(yamlInventory))
+	f.Add([]byte("all: &a\n  children:\n    g: *a\n"))
+	f.Add([]byte("x: &x {hosts: {h[1:3]:22: {ansible_port: 1}}}\ny: {children: {a: *x, b: *x}, vars: {<<: {ansible_user: u}}}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		const name = "inv.yaml"
+		file, err := ParseInventory(name, data)
+		if err == nil {
+			for _, id := range file.Order {
+				if s, ok := file.Streams[id]; !ok || s.ID != id || s.Pos.Line < 1 || s.Pos.Column < 1 {
+					t.Fatalf("stream %q = %+v", id, s)
+				}
+			}
+			return
+		}
+		for _, e := range unwrapAll(err) {
+			var pe *Error
+			if !errors.As(e, &pe) || pe.Pos.File != name || pe.Pos.Line < 1 || pe.Pos.Column < 1 {
+				t.Fatalf("error %q (%T) has no position in the file", e, e)
+			}
+		}
+		if _, err2 := ParseInventory(name, data); err2 == nil || err2.Error() != err.Error() {
+			t.Fatalf("second parse: %v, first: %v", err2, err)
+		}
+	})
+}

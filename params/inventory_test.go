@@ -382,6 +382,10 @@ func TestInventoryErrors(t *testing.T) {
 			want: []string{`inv.yml:2:10: group all: hosts: want a mapping of hosts (host: {variables} or host:), got a list`}},
 		{name: "yaml syntax", file: "inv.yaml", src: "all:\n  hosts: {a\n",
 			want: []string{`inv.yaml:2:3: YAML: did not find expected ',' or '}'`}},
+		{name: "yaml alias loop", file: "inv.yaml", src: "all: &a\n  children:\n    g: *a\n",
+			want: []string{`inv.yaml:3:5: group g contains itself`}},
+		{name: "yaml alias bomb", file: "inv.yaml", src: aliasBomb(),
+			want: []string{`inv.yaml:1:18: the inventory has more than 262144 groups and hosts, aliases expanded (the limit that stops alias bombs); use fewer aliases, or write the groups out`}},
 		{name: "yaml group priority", file: "inv.yaml", src: "all:\n  children:\n    g:\n      vars: {ansible_group_priority: high}\n      hosts: {h: }\n",
 			want: []string{`inv.yaml:4:38: ansible_group_priority: want a whole number, got "high"`}},
 	} {
@@ -573,4 +577,18 @@ func TestLoadInventories(t *testing.T) {
 	if _, err := os.Stat(p("env-hosts")); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// aliasBomb returns a YAML inventory whose aliases expand to 10^8 groups.
+func aliasBomb() string {
+	var b strings.Builder
+	b.WriteString("l0: &l0 {hosts: {h: }}\n")
+	for i := 1; i <= 8; i++ {
+		fmt.Fprintf(&b, "l%d: &l%d {children: {", i, i)
+		for j := 0; j < 10; j++ {
+			fmt.Fprintf(&b, "g%d_%d: *l%d, ", i, j, i-1)
+		}
+		b.WriteString("}}\n")
+	}
+	return b.String()
 }

@@ -39,7 +39,7 @@ func (inv *inventory) readYAML() {
 
 func (inv *inventory) yamlGroup(name string, k, v *yaml.Node, parent string, active map[*yaml.Node]bool) {
 	p := inv.p
-	if !p.step(k) {
+	if !inv.work(k) {
 		return
 	}
 	at := p.pos(k)
@@ -104,6 +104,9 @@ func (inv *inventory) yamlHosts(group string, n *yaml.Node) {
 		return
 	}
 	for _, e := range p.pairs(n) {
+		if !inv.work(e.k) {
+			return
+		}
 		at := p.pos(e.k)
 		hosts, port, ok := inv.hostsOf(e.key, at)
 		if !ok {
@@ -134,4 +137,21 @@ func (inv *inventory) yamlVars(owner string, n *yaml.Node) []invVar {
 		out = append(out, invVar{key: e.key, k: e.k, v: deref(e.v)})
 	}
 	return out
+}
+
+// work counts the groups and hosts read, aliases followed included; it
+// reports false (once with an error) when they are more than maxSteps, so
+// that aliases that expand exponentially cannot exhaust time or memory.
+func (inv *inventory) work(at *yaml.Node) bool {
+	b := inv.p.b
+	if b.over {
+		return false
+	}
+	b.steps++
+	if b.steps > maxSteps {
+		b.over = true
+		inv.p.errorf(at, "the inventory has more than %d groups and hosts, aliases expanded (the limit that stops alias bombs); use fewer aliases, or write the groups out", maxSteps)
+		return false
+	}
+	return true
 }
