@@ -73,10 +73,11 @@ var (
 // created is removed, when t ends (t.Cleanup), whether t passed, failed or
 // panicked.
 //
-// The streams are defined by the parameters: the files named by ParamsFile,
-// else by STREAMTEST_PARAMS, else by DefaultParams, over the user's and the
-// system's config files. A parameter error fails the test at once with the
-// file, line and column.
+// The streams are defined by the parameters: the files named by ParamsFile
+// and the Ansible inventories named by InventoryFile, over those named by
+// STREAMTEST_PARAMS and STREAMTEST_INVENTORY, over the user's and the
+// system's config files; DefaultParams when none of these name a file. A
+// parameter error fails the test at once with the file, line and column.
 //
 // Options are taken on the first call only.
 func For(t TB, opts ...Option) *Manager {
