@@ -60,9 +60,9 @@ func DefaultType(name string) Option {
 }
 
 // IgnoreEnvironment makes the streams those the options alone define:
-// STREAMTEST_PARAMS, STREAMTEST_STRICT, STREAMTEST_DEFAULT_TYPE and the
-// user's and the system's config files are not read (DefaultParams then
-// always applies). It is for code whose output depends on where its
+// STREAMTEST_PARAMS, STREAMTEST_INVENTORY, STREAMTEST_STRICT,
+// STREAMTEST_DEFAULT_TYPE and the user's and the system's config files are
+// not read (DefaultParams then always applies). It is for code whose output depends on where its
 // streams are, such as Example functions, which must not run elsewhere
 // because a lab run set the environment. Tests should not need it.
 func IgnoreEnvironment() Option {
