@@ -11,7 +11,8 @@ import (
 	"github.com/streamtest/streamtest/stream"
 )
 
-// Group is several streams of a test, got with Manager.Range, Pick or All.
+// Group is several streams of a test, got with Manager.Range, Pick, All or
+// Group (a named group of the parameters).
 // It has the verbs of a stream, applied to every member.
 type Group struct {
 	m       *Manager

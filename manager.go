@@ -73,10 +73,11 @@ var (
 // created is removed, when t ends (t.Cleanup), whether t passed, failed or
 // panicked.
 //
-// The streams are defined by the parameters: the files named by ParamsFile,
-// else by STREAMTEST_PARAMS, else by DefaultParams, over the user's and the
-// system's config files. A parameter error fails the test at once with the
-// file, line and column.
+// The streams are defined by the parameters: the files named by ParamsFile
+// and the Ansible inventories named by InventoryFile, over those named by
+// STREAMTEST_PARAMS and STREAMTEST_INVENTORY, over the user's and the
+// system's config files; DefaultParams when none of these name a file. A
+// parameter error fails the test at once with the file, line and column.
 //
 // Options are taken on the first call only.
 func For(t TB, opts ...Option) *Manager {
@@ -104,6 +105,7 @@ func forTest(t TB, opts []Option) (m *Manager, created bool) {
 	}
 	po := params.Options{
 		Files:       o.files,
+		Inventories: o.inventories,
 		Fallback:    o.fallback,
 		Strict:      o.strict,
 		DefaultType: o.defaultType,
@@ -254,6 +256,44 @@ func (m *Manager) Pick(ids ...any) *Group {
 		}
 	}
 	return g
+}
+
+// Group returns the named group of streams name: a group of an Ansible
+// inventory (STREAMTEST_INVENTORY, --inventory), or the streams whose
+// definition lists name under "groups" (- db1: {type: remote, host: h,
+// groups: [etcd, db]}). Its members are in the order the parameters define
+// them, so a test can address "the database hosts" without knowing how
+// many there are. A name no parameters declare fails the test, listing the
+// known group names; so does a group without streams.
+func (m *Manager) Group(name string) *Group {
+	m.t.Helper()
+	grp, ok := m.cfg.Groups[name]
+	if !ok {
+		known := "no parameters declare a group (an inventory's groups, or a stream's groups: list)"
+		if len(m.cfg.GroupOrder) > 0 {
+			known = "known groups: " + strings.Join(m.cfg.GroupOrder, ", ")
+		}
+		m.t.Fatalf("streamtest: Group(%q): no such group%s; %s", name, suggestName(name, m.cfg.GroupOrder), known)
+	}
+	if len(grp.Members) == 0 {
+		m.t.Fatalf("streamtest: Group(%q): the group, declared at %s, has no streams", name, grp.Pos)
+	}
+	g := &Group{m: m}
+	for _, id := range grp.Members {
+		g.members = append(g.members, m.stream(id))
+	}
+	return g
+}
+
+// suggestName returns ` (did you mean "x"?)` for a name of names that
+// differs from s only in case, or "".
+func suggestName(s string, names []string) string {
+	for _, n := range names {
+		if strings.EqualFold(n, s) {
+			return fmt.Sprintf(" (did you mean %q?)", n)
+		}
+	}
+	return ""
 }
 
 // All returns the group of every stream the parameters define and every

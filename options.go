@@ -5,12 +5,13 @@ import (
 	"time"
 )
 
-// Option configures a manager: ParamsFile, DefaultParams, Strict,
+// Option configures a manager: ParamsFile, InventoryFile, DefaultParams, Strict,
 // DefaultType, KillGrace, IgnoreEnvironment. Options are taken on the first For call of a test.
 type Option interface{ applyManager(*managerOptions) }
 
 type managerOptions struct {
 	files       []string
+	inventories []string
 	fallback    []string
 	strict      *bool
 	defaultType string
@@ -28,6 +29,15 @@ func (f managerOption) applyManager(o *managerOptions) { f(o) }
 // outside the test.
 func ParamsFile(paths ...string) Option {
 	return managerOption(func(o *managerOptions) { o.files = append(o.files, paths...) })
+}
+
+// InventoryFile reads streams from Ansible inventories (INI or YAML), as
+// the command line's --inventory does: every host is a remote stream named
+// by its inventory name, every group a group of Manager.Group. They are
+// read right after the files of ParamsFile. Tests should rarely need it:
+// STREAMTEST_INVENTORY and the command's flag say it from outside.
+func InventoryFile(paths ...string) Option {
+	return managerOption(func(o *managerOptions) { o.inventories = append(o.inventories, paths...) })
 }
 
 // DefaultParams names parameter files to use only when neither
@@ -50,9 +60,9 @@ func DefaultType(name string) Option {
 }
 
 // IgnoreEnvironment makes the streams those the options alone define:
-// STREAMTEST_PARAMS, STREAMTEST_STRICT, STREAMTEST_DEFAULT_TYPE and the
-// user's and the system's config files are not read (DefaultParams then
-// always applies). It is for code whose output depends on where its
+// STREAMTEST_PARAMS, STREAMTEST_INVENTORY, STREAMTEST_STRICT,
+// STREAMTEST_DEFAULT_TYPE and the user's and the system's config files are
+// not read (DefaultParams then always applies). It is for code whose output depends on where its
 // streams are, such as Example functions, which must not run elsewhere
 // because a lab run set the environment. Tests should not need it.
 func IgnoreEnvironment() Option {

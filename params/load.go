@@ -35,6 +35,11 @@ type Options struct {
 	// Files are the parameters files given as flags (-p, --params), read
 	// last. Relative names are relative to the working directory.
 	Files []string
+	// Inventories are the Ansible inventories given as flags
+	// (--inventory), read right after Files. Load also reads those named
+	// by STREAMTEST_INVENTORY (separated like STREAMTEST_PARAMS) right
+	// after the files of STREAMTEST_PARAMS.
+	Inventories []string
 	// Strict is the --strict flag; nil means not given.
 	Strict *bool
 	// DefaultType is the --default-type flag; "" means not given.
@@ -44,8 +49,8 @@ type Options struct {
 	// --strict", "flag --default-type"). A test's own options say
 	// "streamtest.Strict() in the test".
 	StrictSource, DefaultTypeSource string
-	// Fallback are files read only when neither STREAMTEST_PARAMS nor Files
-	// name any, such as an example's own parameters file. They take the
+	// Fallback are files read only when neither STREAMTEST_PARAMS,
+	// STREAMTEST_INVENTORY, Files nor Inventories name any, such as an example's own parameters file. They take the
 	// place of the files STREAMTEST_PARAMS would name.
 	Fallback []string
 }
@@ -88,18 +93,17 @@ func Load(o Options) (*Config, error) {
 		l.read(o.UserFile, true)
 	}
 
-	var envFiles []string
-	for _, name := range filepath.SplitList(getenv("STREAMTEST_PARAMS")) {
-		if strings.TrimSpace(name) != "" {
-			envFiles = append(envFiles, name)
-		}
-	}
+	envFiles := pathList(getenv("STREAMTEST_PARAMS"))
+	envInventories := pathList(getenv("STREAMTEST_INVENTORY"))
 	files := envFiles
-	if len(envFiles) == 0 && len(o.Files) == 0 {
+	if len(envFiles) == 0 && len(envInventories) == 0 && len(o.Files) == 0 && len(o.Inventories) == 0 {
 		files = o.Fallback
 	}
 	for _, name := range files {
 		l.read(name, false)
+	}
+	for _, name := range envInventories {
+		l.readInventory(name)
 	}
 
 	if v := getenv("STREAMTEST_STRICT"); v != "" {
@@ -116,6 +120,9 @@ func Load(o Options) (*Config, error) {
 
 	for _, name := range o.Files {
 		l.read(name, false)
+	}
+	for _, name := range o.Inventories {
+		l.readInventory(name)
 	}
 	if o.Strict != nil {
 		l.c.Strict = Setting[bool]{Value: *o.Strict, Source: cmp.Or(o.StrictSource, "flag --strict")}
@@ -137,7 +144,29 @@ func Load(o Options) (*Config, error) {
 	if len(l.errs) > 0 {
 		return nil, errors.Join(l.errs...)
 	}
+	l.c.Groups = map[string]Group{}
+	for _, g := range l.groups {
+		l.c.Groups[g.Name] = g
+		l.c.GroupOrder = append(l.c.GroupOrder, g.Name)
+	}
+	for _, id := range l.c.Order {
+		for _, name := range l.c.Streams[id].Groups {
+			g := l.c.Groups[name]
+			g.Members = append(g.Members, id)
+			l.c.Groups[name] = g
+		}
+	}
 	return l.c, nil
+}
+
+func pathList(v string) []string {
+	var out []string
+	for _, name := range filepath.SplitList(v) {
+		if strings.TrimSpace(name) != "" {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 type rawDef struct {
@@ -147,9 +176,10 @@ type rawDef struct {
 }
 
 type loader struct {
-	c    *Config
-	raw  map[string]rawDef // the streams without a type, by id
-	errs []error
+	c      *Config
+	raw    map[string]rawDef // the streams without a type, by id
+	errs   []error
+	groups []Group // the groups declared, in order, without members
 }
 
 // DefaultUserFile returns the user file Load reads when Options.UserFile is
@@ -185,6 +215,16 @@ func (l *loader) defaultType(v, source string) {
 
 // read parses one file and merges it into the Config.
 func (l *loader) read(name string, optional bool) {
+	l.readWith(name, optional, parse)
+}
+
+// readInventory parses one Ansible inventory and merges it into the
+// Config.
+func (l *loader) readInventory(name string) {
+	l.readWith(name, false, parseInventory)
+}
+
+func (l *loader) readWith(name string, optional bool, parse func(string, []byte) (*File, []error)) {
 	abs, err := filepath.Abs(name)
 	if err != nil {
 		l.errs = append(l.errs, fmt.Errorf("params: %w", err))
@@ -203,6 +243,15 @@ func (l *loader) read(name string, optional bool) {
 	if len(errs) > 0 {
 		l.errs = append(l.errs, joinSorted(errs))
 		return
+	}
+	for _, name := range f.GroupOrder {
+		declared := false
+		for _, g := range l.groups {
+			declared = declared || g.Name == name
+		}
+		if !declared {
+			l.groups = append(l.groups, Group{Name: name, Pos: f.Groups[name].Pos})
+		}
 	}
 	c := l.c
 	for _, id := range f.Order {

@@ -29,8 +29,28 @@ type Config struct {
 	// that is not a streams root, merged deeply (mappings key by key, any
 	// other value replaced) over the sources in order.
 	Tree Tree
-	// Files lists every file read, in order, as absolute paths.
+	// Files lists every file read, in order, as absolute paths, inventories
+	// included.
 	Files []string
+	// Groups are the named groups of streams, by name: the groups of the
+	// inventories and those the "groups" key of stream definitions names.
+	// A group's members are the streams whose final definition puts them
+	// in it, in the order of Order. A group an inventory declares with no
+	// host is there with no members.
+	Groups map[string]Group
+	// GroupOrder lists the names of Groups in the order they were first
+	// declared.
+	GroupOrder []string
+}
+
+// Group is a named group of streams.
+type Group struct {
+	Name string
+	// Members are the ids of the group's streams, in definition order.
+	Members []string
+	// Pos is where the group was first declared: an inventory's group, or
+	// the first "groups" list that names it.
+	Pos Pos
 }
 
 // Setting is a value together with where it came from.
@@ -65,6 +85,10 @@ type Stream struct {
 	Dir string
 	// Pos is where the stream was defined (its id).
 	Pos Pos
+	// Groups are the named groups the stream is in: its "groups" list, or
+	// for an inventory host every group it is in (parents included, "all"
+	// and "ungrouped" left out), in the order they were declared.
+	Groups []string
 }
 
 // Redacted returns a copy of s.Values in which every value of kind

@@ -392,7 +392,7 @@ func TestParseFileErrors(t *testing.T) {
 			src:  "streams:\n  - 1:\n      type: fake\n      hots: x\n  - 2: {type: plain, host: y}\n",
 			want: []string{
 				`p.yaml:4:7: stream 1: unknown parameter "hots" for type "faketype" (did you mean "host"?); known parameters: args, env, host, key, password, port, timeout, verbose`,
-				`p.yaml:5:22: stream 2: unknown parameter "host" for type "plain" (a parameter of type checked, faketype, vm); known parameters: none besides type`,
+				`p.yaml:5:22: stream 2: unknown parameter "host" for type "plain" (a parameter of type checked, fakeremote, faketype, vm); known parameters: none besides type`,
 			},
 		},
 		{
@@ -483,7 +483,7 @@ func TestParseFileErrors(t *testing.T) {
 	}
 }
 
-const knownTypes = "known types: checked, faketype (fake), plain, vm (qemu); built in but not linked: bwrap, container, docker, local, process, remote, sandbox, ssh"
+const knownTypes = "known types: checked, fakeremote, faketype (fake), plain, vm (qemu); built in but not linked: bwrap, container, docker, local, process, remote, sandbox, ssh"
 
 const laughs = `a: &a [x, x, x, x, x, x, x, x, x, x]
 b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]

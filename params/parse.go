@@ -31,6 +31,10 @@ type File struct {
 	DefaultType *Setting[string]
 	Strict      *Setting[bool]
 	Tree        Tree // every top-level key that is not a streams root
+	// Groups are the named groups the file declares, by name, with the
+	// members it gives them; GroupOrder lists them in declaration order.
+	Groups     map[string]Group
+	GroupOrder []string
 
 	// raw holds the entries of streams without a type: they are checked
 	// once the default type is known.
@@ -147,6 +151,17 @@ func isNull(n *yaml.Node) bool {
 type pair struct {
 	key  string
 	k, v *yaml.Node
+	// as is the name the file gives the entry when it is not key (an
+	// inventory's "ansible_port" for "port"), for messages.
+	as string
+}
+
+// name returns the entry's name as the file gives it.
+func (e pair) name() string {
+	if e.as != "" {
+		return e.as
+	}
+	return e.key
 }
 
 // pairs returns the entries of mapping m with merge keys ("<<: *base")
@@ -183,7 +198,7 @@ func (p *parser) pairsIn(m *yaml.Node, active map[*yaml.Node]bool) []pair {
 			continue
 		}
 		seen[k.Value] = k
-		own = append(own, pair{k.Value, k, v})
+		own = append(own, pair{key: k.Value, k: k, v: v})
 	}
 	for _, e := range merged {
 		if _, dup := seen[e.key]; !dup {
@@ -239,7 +254,9 @@ func parse(name string, data []byte) (*File, []error) {
 	if err != nil {
 		dir = filepath.Dir(name)
 	}
-	f := &File{Name: name, Dir: dir, Streams: map[string]Stream{}, Tree: Tree{}, raw: map[string][]pair{}, b: p.b}
+	f := &File{Name: name, Dir: dir, Streams: map[string]Stream{}, Tree: Tree{}, Groups: map[string]Group{},
+		raw: map[string][]pair{}, b: p.b}
+	defer f.collectGroups()
 
 	docs, err := p.decode()
 	if err != nil {
@@ -519,7 +536,7 @@ func (p *parser) rawPairs(m *yaml.Node) []pair {
 			out = append(out, p.merge(k, deref(v), map[*yaml.Node]bool{m: true})...)
 			continue
 		}
-		out = append(out, pair{k.Value, k, v})
+		out = append(out, pair{key: k.Value, k: k, v: v})
 	}
 	return out
 }
@@ -579,8 +596,15 @@ func (p *parser) stream(f *File, id string, k, v *yaml.Node) {
 	}
 	var typ *yaml.Node
 	for _, e := range entries {
-		if e.key == "type" {
+		switch e.key {
+		case "type":
 			typ = deref(e.v)
+		case "groups":
+			groups, ok := p.groups(f, id, e)
+			if !ok {
+				return
+			}
+			s.Groups = groups
 		}
 	}
 	if typ == nil {
@@ -610,6 +634,66 @@ func (p *parser) stream(f *File, id string, k, v *yaml.Node) {
 	}
 	f.Streams[id] = s
 	f.Order = append(f.Order, id)
+}
+
+// groups reads the "groups" key of a stream: a group name or a list of
+// them, each declared in f at its first use.
+func (p *parser) groups(f *File, id string, e pair) ([]string, bool) {
+	n := deref(e.v)
+	var items []*yaml.Node
+	switch {
+	case isNull(n):
+	case n.Kind == yaml.ScalarNode:
+		items = []*yaml.Node{n}
+	case n.Kind == yaml.SequenceNode:
+		for _, it := range n.Content {
+			items = append(items, deref(it))
+		}
+	default:
+		p.errorf(n, "stream %s: groups: want a list of group names, like [etcd, db], got %s", id, describeKind(n))
+		return nil, false
+	}
+	var out []string
+	ok := true
+	for _, it := range items {
+		if it == nil || it.Kind != yaml.ScalarNode || isNull(it) || !idPattern.MatchString(it.Value) {
+			p.errorf(orKey(it, e.k), "stream %s: groups: want a group name of letters, digits, '_', '.' and '-', got %s", id, describe(it, false))
+			ok = false
+			continue
+		}
+		if it.Value == "all" || it.Value == "ungrouped" {
+			p.errorf(it, "stream %s: groups: %q is reserved (every stream is in all; Manager.All returns them)", id, it.Value)
+			ok = false
+			continue
+		}
+		if contains(out, it.Value) {
+			continue
+		}
+		out = append(out, it.Value)
+		if _, seen := f.Groups[it.Value]; !seen {
+			f.Groups[it.Value] = Group{Name: it.Value, Pos: p.pos(it)}
+			f.GroupOrder = append(f.GroupOrder, it.Value)
+		}
+	}
+	return out, ok
+}
+
+// collectGroups sets the members of the file's groups from its streams.
+func (f *File) collectGroups() {
+	if f == nil {
+		return
+	}
+	for name, g := range f.Groups {
+		g.Members = nil
+		f.Groups[name] = g
+	}
+	for _, id := range f.Order {
+		for _, name := range f.Streams[id].Groups {
+			g := f.Groups[name]
+			g.Members = append(g.Members, id)
+			f.Groups[name] = g
+		}
+	}
 }
 
 // settle checks the streams without a type against the default type dt.
@@ -661,7 +745,7 @@ func (p *parser) values(id string, pos Pos, r stream.Registered, entries []pair,
 	var errs []error
 	vals := stream.Values{}
 	for _, e := range entries {
-		if e.key == "type" {
+		if e.key == "type" || e.key == "groups" && e.as == "" {
 			continue
 		}
 		prm, ok := r.Param(e.key)
@@ -683,19 +767,19 @@ func (p *parser) values(id string, pos Pos, r stream.Registered, entries []pair,
 		if len(nested) > 0 {
 			for _, err := range nested {
 				if pe, ok := err.(*Error); ok {
-					err = errorf(pe.Pos, "stream %s: %s: %s", id, e.key, pe.Msg)
+					err = errorf(pe.Pos, "stream %s: %s: %s", id, e.name(), pe.Msg)
 				}
 				errs = append(errs, err)
 			}
 			continue
 		}
 		if problem != "" {
-			errs = append(errs, errorf(p.pos(orKey(deref(e.v), e.k)), "stream %s: %s: want %s, got %s", id, e.key, prm.Kind, problem))
+			errs = append(errs, errorf(p.pos(orKey(deref(e.v), e.k)), "stream %s: %s: want %s, got %s", id, e.name(), prm.Kind, problem))
 			continue
 		}
 		if prm.Check != nil {
 			if err := prm.Check(v); err != nil {
-				errs = append(errs, errorf(p.pos(orKey(deref(e.v), e.k)), "stream %s: %s: %v", id, e.key, err))
+				errs = append(errs, errorf(p.pos(orKey(deref(e.v), e.k)), "stream %s: %s: %v", id, e.name(), err))
 				continue
 			}
 		}

@@ -21,19 +21,21 @@ import (
 	"github.com/streamtest/streamtest/stream"
 )
 
-const usage = "streamtest config [-p FILE]... [--strict] [--default-type TYPE]"
+const usage = "streamtest config [-p FILE]... [--inventory FILE]... [--strict] [--default-type TYPE]"
 
 const help = `Config shows the settings a test would use: the default stream type, strict
 mode and the parameters files, read from (lowest precedence first) the
 system file /etc/streamtest/config.yaml, the user file
 ~/.config/streamtest/config.yaml, the environment (STREAMTEST_PARAMS,
-STREAMTEST_STRICT, STREAMTEST_DEFAULT_TYPE) and the flags; then every
-stream the files define, with its type, where it is defined and its
-parameters (secrets hidden).`
+STREAMTEST_INVENTORY, STREAMTEST_STRICT, STREAMTEST_DEFAULT_TYPE) and the
+flags; then every stream the files and Ansible inventories define, with its
+type, where it is defined and its parameters (secrets hidden), and the
+named groups with their streams.`
 
 // Options are the flags of `streamtest config`.
 type Options struct {
 	Params      []string // -p, --params FILE
+	Inventories []string // --inventory FILE
 	Strict      *bool    // --strict
 	DefaultType string   // --default-type TYPE
 }
@@ -57,10 +59,11 @@ var (
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o := &Options{}
 	fs := base.NewFlagSet("config", usage, help)
-	var files base.Strings
+	var files, inventories base.Strings
 	var strict bool
 	fs.Var(&files, "p", "parameters `FILE` (repeatable)")
 	fs.Var(&files, "params", "parameters `FILE` (repeatable), like -p")
+	fs.Var(&inventories, "inventory", "Ansible inventory `FILE`, INI or YAML (repeatable)")
 	fs.BoolVar(&strict, "strict", false, "strict mode, as the flag of streamtest run")
 	fs.StringVar(&o.DefaultType, "default-type", "", "default stream `TYPE`, as the flag of streamtest run")
 	rest, err := fs.Parse(args, stdout)
@@ -74,6 +77,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return base.Usagef(usage, "unexpected argument %q", rest[0])
 	}
 	o.Params = files
+	o.Inventories = inventories
 	fs.FlagSet.Visit(func(f *flag.Flag) {
 		if f.Name == "strict" {
 			o.Strict = &strict
@@ -87,6 +91,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		UserFile:    userFile,
 		Getenv:      getenv,
 		Files:       o.Params,
+		Inventories: o.Inventories,
 		Strict:      o.Strict,
 		DefaultType: o.DefaultType,
 	})
@@ -123,8 +128,14 @@ func (o *Options) sources() map[string]string {
 	for _, f := range filepath.SplitList(getenv("STREAMTEST_PARAMS")) {
 		add(f, "env STREAMTEST_PARAMS")
 	}
+	for _, f := range filepath.SplitList(getenv("STREAMTEST_INVENTORY")) {
+		add(f, "env STREAMTEST_INVENTORY")
+	}
 	for _, f := range o.Params {
 		add(f, "flag --params")
+	}
+	for _, f := range o.Inventories {
+		add(f, "flag --inventory")
 	}
 	return m
 }
@@ -165,6 +176,29 @@ func Write(w io.Writer, c *params.Config, sources map[string]string) error {
 			typ += " (not linked)"
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", id, typ, s.Pos, values(s.Redacted()))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return writeGroups(w, c)
+}
+
+// writeGroups prints the named groups: Manager.Group's and exec --on
+// @GROUP's.
+func writeGroups(w io.Writer, c *params.Config) error {
+	if len(c.GroupOrder) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w, "\ngroups:")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  GROUP\tDECLARED AT\tSTREAMS")
+	for _, name := range c.GroupOrder {
+		g := c.Groups[name]
+		members := strings.Join(g.Members, " ")
+		if members == "" {
+			members = "none"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", name, g.Pos, members)
 	}
 	return tw.Flush()
 }

@@ -17,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,23 +30,27 @@ import (
 	"github.com/streamtest/streamtest/internal/cli/base"
 )
 
-const usage = "streamtest exec [-p FILE]... [--on 1,3-4|all] [--sync] [--timeout D] -- CMD [ARGS]"
+const usage = "streamtest exec [-p FILE]... [--inventory FILE]... [--on 1,3-4,@GROUP|all] [--sync] [--timeout D] -- CMD [ARGS]"
 
 const help = `Exec runs CMD with ARGS on streams at once, each output line prefixed with
 its stream's id ("1: ..."), and prints a summary of the exit statuses. It
 exits with status 1 when the command failed or could not run on a stream.
 
-The streams are those the parameters files define (-p, STREAMTEST_PARAMS,
-the user and system files; see streamtest config); --on picks some of them
-by id, with inclusive numeric ranges ("1,3-4,db"). A picked id that the files
-do not define gets the default type, unless --strict.`
+The streams are those the parameters files and Ansible inventories define
+(-p, --inventory, STREAMTEST_PARAMS, STREAMTEST_INVENTORY, the user and
+system files; see streamtest config); --on picks some of them by id, with
+inclusive numeric ranges, and by named group with '@' ("1,3-4,db,@etcd":
+@etcd is every stream of the group etcd, an inventory's group or a groups:
+list). A picked id that the files do not define gets the default type,
+unless --strict.`
 
 // Options are the flags and arguments of `streamtest exec`.
 type Options struct {
 	Params      []string      // -p, --params FILE (repeatable)
+	Inventories []string      // --inventory FILE (repeatable): Ansible inventories
 	Strict      *bool         // --strict
 	DefaultType string        // --default-type TYPE
-	On          string        // --on: "all" or ids and ranges, "1,3-4,db"
+	On          string        // --on: "all" or ids, ranges and @groups, "1,3-4,db,@etcd"
 	Sync        bool          // --sync: start every stream at one instant
 	SyncTimeout time.Duration // --sync-timeout: bound on getting every stream ready
 	Timeout     time.Duration // --timeout: bound on the command; 0 is none
@@ -74,13 +79,14 @@ func (o *Options) Validate() error {
 func Parse(args []string, stdout io.Writer) (*Options, error) {
 	o := &Options{On: "all", SyncTimeout: time.Minute, Grace: 2 * time.Second}
 	fs := base.NewFlagSet("exec", usage, help)
-	var files base.Strings
+	var files, inventories base.Strings
 	var strict bool
 	fs.Var(&files, "p", "parameters `FILE` (repeatable)")
 	fs.Var(&files, "params", "parameters `FILE` (repeatable), like -p")
+	fs.Var(&inventories, "inventory", "Ansible inventory `FILE`, INI or YAML (repeatable): its hosts are remote streams, its groups named groups")
 	fs.BoolVar(&strict, "strict", false, "ids the parameters do not define are errors")
 	fs.StringVar(&o.DefaultType, "default-type", "", "stream `TYPE` of ids the parameters do not define")
-	fs.StringVar(&o.On, "on", o.On, "streams to run on: `all` or ids and inclusive ranges, 1,3-4,db")
+	fs.StringVar(&o.On, "on", o.On, "streams to run on: `all` or ids, inclusive ranges and @groups, 1,3-4,db,@etcd")
 	fs.BoolVar(&o.Sync, "sync", false, "start the command on every stream at one instant")
 	fs.DurationVar(&o.SyncTimeout, "sync-timeout", o.SyncTimeout, "with --sync, how long the streams have to get ready")
 	fs.DurationVar(&o.Timeout, "timeout", 0, "stop the command after this `duration` (0: no limit)")
@@ -95,6 +101,7 @@ func Parse(args []string, stdout io.Writer) (*Options, error) {
 	}
 	o.Command = rest
 	o.Params = files
+	o.Inventories = inventories
 	if isSet(fs, "strict") {
 		o.Strict = &strict
 	}
@@ -182,6 +189,9 @@ func manager(sess *streamtest.Session, o *Options) (m *streamtest.Manager, err e
 	if len(o.Params) > 0 {
 		opts = append(opts, streamtest.ParamsFile(o.Params...))
 	}
+	if len(o.Inventories) > 0 {
+		opts = append(opts, streamtest.InventoryFile(o.Inventories...))
+	}
 	if o.Strict != nil && *o.Strict {
 		opts = append(opts, streamtest.Strict())
 	}
@@ -209,10 +219,45 @@ func ids(m *streamtest.Manager, on string) ([]string, error) {
 		}
 		return ids, nil
 	}
-	return parseOn(on)
+	picked, err := parseOn(on)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, id := range picked {
+		members := []string{id}
+		if name, ok := strings.CutPrefix(id, "@"); ok {
+			if members, err = group(m, name); err != nil {
+				return nil, fmt.Errorf("--on @%s: %v", name, err)
+			}
+		}
+		for _, id := range members {
+			if !seen[id] {
+				seen[id] = true
+				out = append(out, id)
+			}
+		}
+	}
+	return out, nil
 }
 
-// parseOn parses "1,3-4,db" into ids, in order, each once.
+// group returns the ids of the named group, or why there is none.
+func group(m *streamtest.Manager, name string) (ids []string, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			fe, ok := v.(*streamtest.FatalError)
+			if !ok {
+				panic(v)
+			}
+			err = errors.New(strings.TrimPrefix(fe.Msg, fmt.Sprintf("streamtest: Group(%q): ", name)))
+		}
+	}()
+	return m.Group(name).IDs(), nil
+}
+
+// parseOn parses "1,3-4,db,@etcd" into ids, in order, each once; a group
+// stays "@etcd", for ids to expand.
 func parseOn(on string) ([]string, error) {
 	if on == "all" {
 		return nil, nil
@@ -229,6 +274,13 @@ func parseOn(on string) ([]string, error) {
 		part = strings.TrimSpace(part)
 		if part == "" {
 			return nil, fmt.Errorf("empty id in %q", on)
+		}
+		if name, ok := strings.CutPrefix(part, "@"); ok {
+			if !groupName.MatchString(name) {
+				return nil, fmt.Errorf("bad group %q: want @NAME, a name of letters, digits, '_', '.' and '-'", part)
+			}
+			add(part)
+			continue
 		}
 		if a, b, ok := strings.Cut(part, "-"); ok {
 			lo, err1 := strconv.Atoi(a)
@@ -273,12 +325,12 @@ func Exec(ctx context.Context, o *Options, stdout, stderr io.Writer) ([]Result, 
 		closeSession()
 		return nil, err
 	}
-	sess.SetLog(stderr)
-	picked, err := ids(m, o.On)
+	picked, err := ids(m, o.On) // an unknown group is returned, not logged
 	if err != nil {
 		closeSession()
 		return nil, err
 	}
+	sess.SetLog(stderr)
 	g := m.Pick(anys(picked)...)
 	width := 0
 	for _, id := range picked {
@@ -326,6 +378,8 @@ func Exec(ctx context.Context, o *Options, stdout, stderr io.Writer) ([]Result, 
 	}
 	return results, nil
 }
+
+var groupName = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 
 func anys(ids []string) []any {
 	out := make([]any, len(ids))

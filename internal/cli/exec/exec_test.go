@@ -35,6 +35,9 @@ func TestParseOn(t *testing.T) {
 		{on: "4-3", wantErr: true},
 		{on: "0-2", wantErr: true},
 		{on: "1,,2", wantErr: true},
+		{on: "@etcd,1,@etcd", want: []string{"@etcd", "1"}},
+		{on: "@", wantErr: true},
+		{on: "@a b", wantErr: true},
 	}
 	run := func(t *testing.T, tc testCase) {
 		got, err := parseOn(tc.on)
@@ -51,11 +54,12 @@ func TestParseOn(t *testing.T) {
 }
 
 func TestParse(t *testing.T) {
-	o, err := Parse([]string{"-p", "a.yaml", "--on", "1-2", "--sync", "--timeout", "3s", "--", "echo", "-n", "hi"}, &bytes.Buffer{})
+	o, err := Parse([]string{"-p", "a.yaml", "--inventory", "hosts", "--on", "1-2", "--sync", "--timeout", "3s", "--", "echo", "-n", "hi"}, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.On != "1-2" || !o.Sync || o.Timeout != 3*time.Second || strings.Join(o.Command, " ") != "echo -n hi" || o.Params[0] != "a.yaml" || o.Strict != nil {
+	if o.On != "1-2" || !o.Sync || o.Timeout != 3*time.Second || strings.Join(o.Command, " ") != "echo -n hi" || o.Params[0] != "a.yaml" || o.Strict != nil ||
+		!slices.Equal(o.Inventories, []string{"hosts"}) {
 		t.Errorf("options = %+v", o)
 	}
 	for _, args := range [][]string{
@@ -114,6 +118,41 @@ func TestExec(t *testing.T) {
 	PrintSummary(&sum, results)
 	if !strings.Contains(sum.String(), "3 of 3 streams succeeded") {
 		t.Errorf("summary:\n%s", &sum)
+	}
+}
+
+// --on picks named groups with @, from a groups: list or an inventory.
+func TestExecOnGroups(t *testing.T) {
+	inv := filepath.Join(t.TempDir(), "hosts")
+	if err := os.WriteFile(inv, []byte("[web]\nw1 ansible_host=192.0.2.1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	params := "streams:\n  - 1: {type: local, groups: [db]}\n  - 2: {type: local}\n  - db: {type: local, groups: [db, etcd]}\n"
+	var stdout, stderr bytes.Buffer
+	o := options(t, params, false, Options{On: "2,@db", Grace: time.Second, Inventories: []string{inv}, Command: []string{"true"}})
+	results, err := Exec(context.Background(), o, &stdout, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, r := range results {
+		ids = append(ids, r.ID)
+		if !r.OK() {
+			t.Errorf("stream %s: %s", r.ID, r.Status())
+		}
+	}
+	if want := []string{"2", "1", "db"}; !slices.Equal(ids, want) {
+		t.Errorf("ran on %v, want %v", ids, want)
+	}
+
+	stderr.Reset()
+	o = options(t, params, false, Options{On: "1,@dbs", Grace: time.Second, Inventories: []string{inv}, Command: []string{"true"}})
+	results, err = Exec(context.Background(), o, &stdout, &stderr)
+	if want := `--on @dbs: no such group; known groups: db, etcd, web`; results != nil || err == nil || err.Error() != want {
+		t.Errorf("Exec on an unknown group = %v, %v; want the error %q", results, err, want)
+	}
+	if strings.Contains(stderr.String(), "dbs") {
+		t.Errorf("the error is also logged:\n%s", &stderr)
 	}
 }
 

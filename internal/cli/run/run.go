@@ -46,6 +46,7 @@ It exits with status 1 when a test or a build failed.`
 // Environment variables passed to the test binaries.
 const (
 	EnvParams      = "STREAMTEST_PARAMS"
+	EnvInventory   = "STREAMTEST_INVENTORY"
 	EnvStrict      = "STREAMTEST_STRICT"
 	EnvDefaultType = "STREAMTEST_DEFAULT_TYPE"
 )
@@ -53,6 +54,7 @@ const (
 // Options are the flags and arguments of `streamtest run`.
 type Options struct {
 	Params      []string      // -p, --params FILE (repeatable): parameters files
+	Inventories []string      // --inventory FILE (repeatable): Ansible inventories
 	Strict      bool          // --strict: undefined streams are errors
 	DefaultType string        // --default-type TYPE: type of undefined streams
 	Results     string        // --results DIR: base directory of the results ("results")
@@ -81,6 +83,21 @@ func (o *Options) Validate() error {
 		}
 		o.Params[i] = abs
 	}
+	for i, p := range o.Inventories {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return base.Usagef(usage, "--inventory %s: %v", p, err)
+		}
+		if st, err := os.Stat(abs); err != nil {
+			return base.Usagef(usage, "--inventory: %v", err)
+		} else if st.IsDir() {
+			return base.Usagef(usage, "--inventory %s: is a directory", p)
+		}
+		if strings.Contains(abs, ":") {
+			return base.Usagef(usage, "--inventory %s: a path with ':' cannot be passed in %s", p, EnvInventory)
+		}
+		o.Inventories[i] = abs
+	}
 	if o.DefaultType != "" {
 		if _, ok := stream.Lookup(o.DefaultType); !ok {
 			if _, builtIn := stream.BuiltIn[o.DefaultType]; !builtIn {
@@ -106,6 +123,9 @@ func (o *Options) Env(recordDir string) []string {
 	if len(o.Params) > 0 {
 		env = append(env, EnvParams+"="+strings.Join(o.Params, ":"))
 	}
+	if len(o.Inventories) > 0 {
+		env = append(env, EnvInventory+"="+strings.Join(o.Inventories, ":"))
+	}
 	if o.Strict {
 		env = append(env, EnvStrict+"=true")
 	}
@@ -120,9 +140,10 @@ func Parse(args []string, stdout io.Writer) (*Options, error) {
 	o := &Options{Results: "results", Grace: 30 * time.Second}
 	before, after, _ := base.SplitDashDash(args)
 	fs := base.NewFlagSet("run", usage, help)
-	var params base.Strings
+	var params, inventories base.Strings
 	fs.Var(&params, "p", "parameters `FILE` (repeatable); passed as "+EnvParams)
 	fs.Var(&params, "params", "parameters `FILE` (repeatable), like -p")
+	fs.Var(&inventories, "inventory", "Ansible inventory `FILE`, INI or YAML (repeatable): its hosts are remote streams, its groups named groups; passed as "+EnvInventory)
 	fs.BoolVar(&o.Strict, "strict", false, "streams the parameters do not define are errors ("+EnvStrict+"=true)")
 	fs.StringVar(&o.DefaultType, "default-type", "", "stream `TYPE` of streams the parameters do not define ("+EnvDefaultType+")")
 	fs.StringVar(&o.Results, "results", o.Results, "base `DIR` of the results directories")
@@ -132,6 +153,7 @@ func Parse(args []string, stdout io.Writer) (*Options, error) {
 		return nil, err
 	}
 	o.Params = params
+	o.Inventories = inventories
 	for _, p := range pos {
 		if strings.HasPrefix(p, "-") {
 			return nil, base.Usagef(usage, "flag %s after the packages: put go test flags after --", p)

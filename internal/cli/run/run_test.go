@@ -56,6 +56,16 @@ func TestParse(t *testing.T) {
 				}
 				return ""
 			}},
+		{name: "inventories", args: []string{"--inventory", params, "-p", params, "--inventory", "run.go"}, want: func(o *Options) string {
+			rel, _ := filepath.Abs("run.go") // relative names are made absolute
+			env := strings.Join(o.Env("/rec"), " ")
+			if env != "STREAMTEST_PARAMS="+params+" STREAMTEST_INVENTORY="+params+":"+rel+" STREAMTEST_RECORD_DIR=/rec" {
+				return "env " + env
+			}
+			return ""
+		}},
+		{name: "missing inventory", args: []string{"--inventory", "/nonexistent/hosts"}, wantErr: "--inventory: stat /nonexistent/hosts"},
+		{name: "inventory is a directory", args: []string{"--inventory", "/"}, wantErr: "--inventory /: is a directory"},
 		{name: "flags after packages", args: []string{"./a", "--strict"}, want: func(o *Options) string {
 			if !o.Strict || strings.Join(o.Packages, " ") != "./a" {
 				return "flag after package not parsed"
