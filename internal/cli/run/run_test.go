@@ -127,6 +127,8 @@ func TestRun(t *testing.T) {
 		"FAIL internal/cli/run/testdata/suite/fail TestFail",
 		"fail_test.go:23: stream 1 failed: exit status 1",
 		"PASS internal/cli/run/testdata/suite/pass TestPass",
+		"SKIP internal/cli/run/testdata/suite/pass TestSkip (0s): nothing to do here\n",
+		"STREAMS / SKIP REASON",
 		"PACKAGE", "STREAMS", "1 (local), 2 (local)",
 		"DONE 7 tests, 1 failed, 1 skipped, 1 build failure in",
 	} {
