@@ -491,6 +491,11 @@ func (r *run) record() {
 	if oc.Err != nil {
 		b.Error = oc.Err.Error()
 	}
+	if oc.Stopped != NotStopped {
+		r.mu.Lock()
+		b.StopAsked = r.stopAt
+		r.mu.Unlock()
+	}
 	switch oc.Stopped {
 	case Terminated:
 		b.Stopped = record.StopTerminated

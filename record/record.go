@@ -51,6 +51,9 @@ type Block struct {
 	// Stopped says why the library stopped the block, "" if it ended by
 	// itself: StopTerminated, StopTestEnded, StopTimedOut.
 	Stopped Stop `json:"stopped,omitempty"`
+	// StopAsked is when the library asked the block to stop (Ended is
+	// when it did); zero when Stopped is "".
+	StopAsked time.Time `json:"stop_asked,omitzero"`
 	// Timeout is the run's Timeout option when Stopped is StopTimedOut.
 	Timeout time.Duration `json:"timeout,omitempty"`
 

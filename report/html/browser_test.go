@@ -125,7 +125,14 @@ func TestBrowserReadsAtAGlance(t *testing.T) {
 		{"hover shows a Python source whole", `[...` + servers + `.querySelectorAll(".bar")].some(b => b.title.includes("urlopen('http://172.22.0.13:8080/') as r:\n    print(json.dumps({'status': r.status}))"))`},
 		{"lane labels hold whole addresses", `[...` + servers + `.querySelectorAll(".lane .label")].map(l => l.querySelector(".host").textContent + "=" + l.title).join() === "172.22.0.14=stream client · container · host 172.22.0.14,172.22.0.12=stream etcd · container · host 172.22.0.12,172.22.0.13=stream web · container · host 172.22.0.13"`},
 		{"addresses are not cut", `(hosts => hosts.length === 8 && hosts.every(h => h.scrollWidth <= h.clientWidth))([...document.querySelectorAll(".lane .host")])`},
-		{"the test's end is marked after its last block", rect(`[data-test="TestServers"] .mark.end`) + `.left >= Math.max(...[...` + servers + `.querySelectorAll(".bar")].map(b => b.getBoundingClientRect().right)) - 1`},
+		{"the test's end is marked where its remaining blocks were asked to stop", `(() => {
+			const track = ` + servers + `.querySelector(".track").getBoundingClientRect();
+			return Math.abs(` + rect(`[data-test="TestServers"] .mark.end`) + `.left - (track.left + track.width * 1600 / 1612)) < 2;
+		})()`},
+		{"without blocks stopped at its end, the test's end is go test's", `(() => {
+			const track = ` + pass + `.querySelector(".track").getBoundingClientRect();
+			return Math.abs(` + rect(`[data-test="TestPass"] .mark.end`) + `.left - track.right) < 2;
+		})()`},
 		{"the end mark is labelled", servers + `.querySelector(".marks .end").textContent === "test ended"`},
 		{"the skew is written at the release", pass + `.querySelector(".marks .release").textContent === "sync 3,4 · skew 1.3ms"`},
 		{"the skew is shaded from the first start to the last", `(() => {

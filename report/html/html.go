@@ -207,9 +207,22 @@ func makeTimeline(id string, t *report.Test, cfg Config) *timeline {
 			see(*b.Released)
 		}
 	}
-	ended := !t.Ended.IsZero() && !t0.IsZero() && t.Ended.After(t0)
+	// The test's end: when the library stopped the blocks still running as
+	// the test ended, else when go test reported its end (after its
+	// cleanups, which may take long: removing containers).
+	var end time.Time
+	for _, b := range blocks {
+		if b.Stopped == record.StopTestEnded && !b.StopAsked.IsZero() && (end.IsZero() || b.StopAsked.Before(end)) {
+			end = b.StopAsked
+		}
+	}
+	stoppedAtEnd := !end.IsZero()
+	if !stoppedAtEnd {
+		end = t.Ended
+	}
+	ended := !end.IsZero() && !t0.IsZero() && end.After(t0)
 	if ended {
-		see(t.Ended)
+		see(end)
 	}
 	span := t1.Sub(t0)
 	if span <= 0 {
@@ -289,10 +302,15 @@ func makeTimeline(id string, t *report.Test, cfg Config) *timeline {
 	}
 	if ended {
 		tl.Ended = true
-		tl.Marks = append(tl.Marks, mark{
-			Class: "end", X: x(t.Ended), Label: "test ended", BandW: -1,
-			Title: fmt.Sprintf("the test ended at %s (go test reported %s, its cleanups done)", rel(t.Ended), t.Result),
-		})
+		m := mark{Class: "end", X: x(end), Label: "test ended", BandW: -1,
+			Title: fmt.Sprintf("the test ended at %s (go test reported %s, its cleanups done)", rel(end), t.Result)}
+		if stoppedAtEnd {
+			m.Title = fmt.Sprintf("the test ended at %s: the library stopped the blocks still running", rel(end))
+			if !t.Ended.IsZero() {
+				m.Title += fmt.Sprintf("; go test reported %s at %s, its cleanups done", t.Result, rel(t.Ended))
+			}
+		}
+		tl.Marks = append(tl.Marks, m)
 	}
 	for i := range tl.Marks {
 		tl.Marks[i].Right = tl.Marks[i].X > 60
@@ -405,6 +423,9 @@ func times(b record.Block, t0 time.Time) string {
 	}
 	if b.Released != nil {
 		parts = append(parts, "released "+rel(*b.Released))
+	}
+	if !b.StopAsked.IsZero() {
+		parts = append(parts, "asked to stop "+rel(b.StopAsked))
 	}
 	if !b.Ended.IsZero() {
 		parts = append(parts, "ended "+rel(b.Ended))

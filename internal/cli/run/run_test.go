@@ -270,6 +270,9 @@ func TestRunWithStreams(t *testing.T) {
 		if b.Stopped != want || b.Error != "" {
 			t.Errorf("stream %s: stopped %q, error %q; want stopped %q and no error", b.Stream, b.Stopped, b.Error, want)
 		}
+		if asked := !b.StopAsked.IsZero(); asked != (want != "") || asked && (b.StopAsked.Before(b.Began) || b.StopAsked.After(b.Ended)) {
+			t.Errorf("stream %s: asked to stop at %s, began %s, ended %s", b.Stream, b.StopAsked, b.Began, b.Ended)
+		}
 		if b.Stream == "3" && (b.Text != "echo "+strings.Repeat("x", 90)+" end" || len(b.Summary) != 80) {
 			t.Errorf("stream 3: summary %q, text %q; want the summary cut and the whole text", b.Summary, b.Text)
 		}
