@@ -182,6 +182,9 @@ func TestBrowserClickShowsOutput(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-block="`+id+`"]`))); err != nil {
 		t.Fatal(err)
 	}
+	if bg := eval[string](t, ctx, `getComputedStyle(document.querySelector("#`+id+` pre.stderr")).backgroundColor`); bg != "rgb(245, 245, 245)" {
+		t.Errorf("the standard error of a stopped block has background %s, want the neutral rgb(245, 245, 245)", bg)
+	}
 	for sel, want := range map[string]string{
 		" pre.text": "etcd --name n1 --listen-client-urls http://0.0.0.0:2379 --advertise-client-urls http://172.22.0.12:2379",
 		" .why":     "stopped by the test the test ended; the program ended on signal TERM",
