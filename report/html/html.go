@@ -241,7 +241,7 @@ func makeTimeline(id string, t *report.Test, cfg Config) *timeline {
 	}
 	rows := map[[3]string]*row{}
 	var order [][3]string
-	releases := map[string]int{} // index in tl.Marks by group and release time
+	releases := map[string]bool{} // by group and release time
 	for i, b := range blocks {
 		bid := fmt.Sprintf("%s-b%d", id, i+1)
 		key := [3]string{b.Stream, b.Type, b.Host}
@@ -287,8 +287,8 @@ func makeTimeline(id string, t *report.Test, cfg Config) *timeline {
 		if b.Released != nil {
 			tl.Synced = true
 			key := b.Group + "@" + b.Released.Format(time.RFC3339Nano)
-			if _, ok := releases[key]; !ok {
-				releases[key] = len(tl.Marks)
+			if !releases[key] {
+				releases[key] = true
 				tl.Marks = append(tl.Marks, releaseMark(blocks, b.Group, *b.Released, x, rel))
 			}
 		}
@@ -370,11 +370,11 @@ func stopped(b record.Block) string {
 // timeline show all of it.
 const maxTitle = 4000
 
-// title is what hovering a bar shows: the block's description (its whole
-// text when that is one line), and its whole text when that spans lines.
+// title is what hovering a bar shows: the block's description, and the
+// block's whole text when the description holds only its summary.
 func title(b record.Block) string {
 	s := junit.Describe(b)
-	if text := b.FullText(); strings.Contains(text, "\n") {
+	if text := b.FullText(); !strings.Contains(s, "`"+text+"`") {
 		if len(text) > maxTitle {
 			text = strings.ToValidUTF8(text[:maxTitle], "") + "\n[... cut: the details below hold all of it]"
 		}

@@ -154,16 +154,16 @@ func Write(w io.Writer, e *report.Execution, cfg Config) error {
 
 // Describe is a one-line description of a block for reports:
 // "stream 1 (local, host h) #1 shell `echo hi`: exit 0 in 12ms". It holds
-// the block's whole text when that is one line, its summary otherwise; a
-// block the test stopped reads "stopped by the test (REASON)", one that
-// failed ends with "(failed)".
+// the block's whole text when that is one line of at most 500 bytes, its
+// summary otherwise; a block the test stopped reads "stopped by the test
+// (REASON)", one that failed ends with "(failed)".
 func Describe(b record.Block) string {
 	where := b.Type
 	if b.Host != "" {
 		where += ", host " + b.Host
 	}
 	text := b.FullText()
-	if strings.Contains(text, "\n") {
+	if strings.Contains(text, "\n") || len(text) > 500 {
 		text = b.Summary
 	}
 	s := fmt.Sprintf("stream %s (%s) #%d %s `%s`: ", b.Stream, where, b.Seq, b.Kind, text)
