@@ -32,6 +32,7 @@ type run struct {
 	proc     stream.Process
 	plan     *code.Plan
 	stopped  StopReason // why the manager stopped it
+	stopAt   time.Time  // when it asked it to stop
 	ready    time.Time  // parked at its gate (synchronized)
 	released time.Time
 	group    string
@@ -125,7 +126,7 @@ func (r *run) wait() {
 func (r *run) stop(reason StopReason) {
 	r.mu.Lock()
 	if r.stopped == NotStopped {
-		r.stopped = reason
+		r.stopped, r.stopAt = reason, time.Now()
 	}
 	proc := r.proc
 	r.mu.Unlock()

@@ -485,10 +485,24 @@ func (r *run) record() {
 		rel := oc.Released
 		b.Released = &rel
 	}
+	if tx, ok := r.block.(code.Texter); ok && tx.Text() != b.Summary {
+		b.Text = tx.Text()
+	}
 	if oc.Err != nil {
 		b.Error = oc.Err.Error()
-	} else if oc.Stopped != NotStopped {
-		b.Error = oc.StopMessage()
+	}
+	if oc.Stopped != NotStopped {
+		r.mu.Lock()
+		b.StopAsked = r.stopAt
+		r.mu.Unlock()
+	}
+	switch oc.Stopped {
+	case Terminated:
+		b.Stopped = record.StopTerminated
+	case TestEnded:
+		b.Stopped = record.StopTestEnded
+	case TimedOut:
+		b.Stopped, b.Timeout = record.StopTimedOut, oc.Timeout
 	}
 	stdout, _ := r.stdout.bytes()
 	stderr, _ := r.stderr.bytes()

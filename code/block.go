@@ -23,6 +23,15 @@ type Block interface {
 	SendSelf(ctx context.Context, t Target) (*Plan, error)
 }
 
+// Texter is implemented by blocks whose String cuts their payload short:
+// Text is all of it (the whole shell command, the program and its
+// arguments, the Python source), for reports that show the full text on
+// demand. Like String, it holds what the test wrote, not the parameters a
+// block ships by other means.
+type Texter interface {
+	Text() string
+}
+
 // Target is what a block sees of the stream it is about to run on.
 type Target interface {
 	// ID and Type are the stream's id and canonical type name.

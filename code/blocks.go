@@ -21,6 +21,7 @@ type shellBlock struct{ cmd string }
 
 func (b shellBlock) Kind() string   { return "shell" }
 func (b shellBlock) String() string { return summarize(b.cmd) }
+func (b shellBlock) Text() string   { return b.cmd }
 func (b shellBlock) SendSelf(ctx context.Context, t Target) (*Plan, error) {
 	return &Plan{Args: []string{"/bin/sh", "-c", b.cmd}}, nil
 }
@@ -34,6 +35,7 @@ type execBlock struct{ argv []string }
 
 func (b execBlock) Kind() string   { return "exec" }
 func (b execBlock) String() string { return summarize(strings.Join(b.argv, " ")) }
+func (b execBlock) Text() string   { return quoteArgs(b.argv) }
 func (b execBlock) SendSelf(ctx context.Context, t Target) (*Plan, error) {
 	if len(b.argv) == 0 {
 		return nil, fmt.Errorf("code.Exec: no program given")
@@ -171,6 +173,7 @@ type pythonBlock struct {
 
 func (b pythonBlock) Kind() string   { return "python" }
 func (b pythonBlock) String() string { return summarize(b.source) }
+func (b pythonBlock) Text() string   { return b.source }
 func (b pythonBlock) SendSelf(ctx context.Context, t Target) (*Plan, error) {
 	env, paths, err := b.opts.ship(ctx, t)
 	if err != nil {
@@ -246,6 +249,7 @@ func (b scriptBlock) Kind() string { return "script" }
 func (b scriptBlock) String() string {
 	return summarize(strings.Join(append([]string{b.file}, b.args...), " "))
 }
+func (b scriptBlock) Text() string { return quoteArgs(append([]string{b.file}, b.args...)) }
 func (b scriptBlock) SendSelf(ctx context.Context, t Target) (*Plan, error) {
 	abs, err := filepath.Abs(b.file)
 	if err != nil {
@@ -297,6 +301,19 @@ func shortHash(s string) string {
 }
 
 // summarize makes a single line of at most 80 characters.
+// quoteArgs joins argv with spaces, quoting (as a shell would read it) each
+// argument that is empty or holds a space or a quote.
+func quoteArgs(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		if a == "" || strings.ContainsAny(a, " \t\n'\"\\$`") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		q[i] = a
+	}
+	return strings.Join(q, " ")
+}
+
 func summarize(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > 80 {

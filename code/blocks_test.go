@@ -93,6 +93,36 @@ func TestSummaries(t *testing.T) {
 	}
 }
 
+func TestTexts(t *testing.T) {
+	long := "etcdctl --endpoints=http://172.22.0.2:2379,http://172.22.0.3:2379 put /config/key-" + strings.Repeat("9", 40)
+	type testCase struct {
+		name  string
+		block Block
+		want  string
+	}
+	cases := []testCase{
+		{"shell keeps all of a long command", Shell(long), long},
+		{"shell keeps its lines", Shell("echo a\n  echo b"), "echo a\n  echo b"},
+		{"exec quotes what a shell would split", Exec("sh", "-c", "echo 'hi' $X", ""), `sh -c 'echo '\''hi'\'' $X' ''`},
+		{"python keeps the source", Python("import os\nprint(os.getpid())\n"), "import os\nprint(os.getpid())\n"},
+		{"script", Script("testdata/x.sh", "a b"), "testdata/x.sh 'a b'"},
+		{"go program", GoProgram("./cmd/srv", "-port", "80"), "./cmd/srv -port 80"},
+		{"func", Func("serve", "a", "b c"), "serve a 'b c'"},
+	}
+	run := func(t *testing.T, tc testCase) {
+		tx, ok := tc.block.(Texter)
+		if !ok {
+			t.Fatalf("%T has no Text", tc.block)
+		}
+		if got := tx.Text(); got != tc.want {
+			t.Errorf("Text() = %q, want %q", got, tc.want)
+		}
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { run(t, tc) })
+	}
+}
+
 func TestKindsListsEveryKind(t *testing.T) {
 	known := map[string]bool{}
 	for _, k := range Kinds() {

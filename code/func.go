@@ -59,6 +59,7 @@ type funcBlock struct {
 
 func (b funcBlock) Kind() string   { return "go-func" }
 func (b funcBlock) String() string { return summarize(b.name + " " + fmt.Sprint(b.args)) }
+func (b funcBlock) Text() string   { return quoteArgs(append([]string{b.name}, b.args...)) }
 
 func (b funcBlock) SendSelf(ctx context.Context, t Target) (*Plan, error) {
 	funcsMu.Lock()

@@ -42,6 +42,7 @@ func (b goBlock) Kind() string { return b.kind }
 func (b goBlock) String() string {
 	return summarize(strings.Join(append([]string{b.pkg}, b.args...), " "))
 }
+func (b goBlock) Text() string { return quoteArgs(append([]string{b.pkg}, b.args...)) }
 
 func (b goBlock) SendSelf(ctx context.Context, t Target) (*Plan, error) {
 	bin, err := buildGo(ctx, b.pkg, b.test)

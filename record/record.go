@@ -33,6 +33,10 @@ type Block struct {
 	Seq     int    `json:"seq"`     // 1 for the stream's first block, 2 for the next...
 	Kind    string `json:"kind"`    // block kind: shell, exec, python...
 	Summary string `json:"summary"` // short payload summary
+	// Text is the block's whole payload (the shell command, the program
+	// and its arguments, the Python source) when Summary cuts it; "" when
+	// Summary is all of it. See FullText.
+	Text string `json:"text,omitempty"`
 
 	Started  time.Time  `json:"started"`            // when Run was called (set-up included)
 	Began    time.Time  `json:"began,omitzero"`     // when the program began to run on the stream
@@ -44,9 +48,41 @@ type Block struct {
 	Signal     string `json:"signal,omitempty"`
 	Success    bool   `json:"success"`
 	Error      string `json:"error,omitempty"` // infrastructure error, if any
+	// Stopped says why the library stopped the block, "" if it ended by
+	// itself: StopTerminated, StopTestEnded, StopTimedOut.
+	Stopped Stop `json:"stopped,omitempty"`
+	// StopAsked is when the library asked the block to stop (Ended is
+	// when it did); zero when Stopped is "".
+	StopAsked time.Time `json:"stop_asked,omitzero"`
+	// Timeout is the run's Timeout option when Stopped is StopTimedOut.
+	Timeout time.Duration `json:"timeout,omitempty"`
 
 	Stdout string `json:"stdout,omitempty"` // file with the standard output, relative to the record dir
 	Stderr string `json:"stderr,omitempty"` // likewise for standard error
+}
+
+// Stop is why the library stopped a block.
+type Stop string
+
+// The reasons to stop a block. The first two are the test's own doing, not
+// a failure of the block; a timeout is a failure.
+const (
+	StopTerminated Stop = "terminated" // the test called Terminate
+	StopTestEnded  Stop = "test ended" // the test ended while the block ran
+	StopTimedOut   Stop = "timed out"  // the run's Timeout expired
+)
+
+// ByTest reports whether the test stopped the block on purpose (Terminate,
+// or its end) rather than the block failing.
+func (s Stop) ByTest() bool { return s == StopTerminated || s == StopTestEnded }
+
+// FullText is the block's whole payload: Text, or Summary when Summary is
+// all of it.
+func (b Block) FullText() string {
+	if b.Text != "" {
+		return b.Text
+	}
+	return b.Summary
 }
 
 // Writer appends records to a record directory. It is safe for concurrent use.

@@ -19,6 +19,7 @@ package report
 import (
 	"encoding/json"
 	"io"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -73,9 +74,12 @@ type Package struct {
 
 // Test is one test (or subtest) of a package.
 type Test struct {
-	Name    string        `json:"name"`
-	Result  Result        `json:"result"`
-	Started time.Time     `json:"started"`
+	Name    string    `json:"name"`
+	Result  Result    `json:"result"`
+	Started time.Time `json:"started"`
+	// Ended is when go test reported the test's end (its cleanups, which
+	// stop its streams, included); zero while it runs.
+	Ended   time.Time     `json:"ended,omitzero"`
 	Elapsed time.Duration `json:"elapsed"`
 	Output  string        `json:"output,omitempty"`
 	Attrs   []Attr        `json:"attrs,omitempty"` // from t.Attr
@@ -275,6 +279,7 @@ func (b *Builder) Add(ev Event) {
 	case "pass", "fail", "skip":
 		t.Result = Result(ev.Action)
 		t.Elapsed = seconds(ev.Elapsed)
+		t.Ended = ev.Time
 	}
 }
 
@@ -364,14 +369,72 @@ func seconds(f float64) time.Duration {
 	return time.Duration(f * float64(time.Second)).Round(time.Millisecond)
 }
 
-// Skipped returns the reason a skipped test gave (the text of its t.Skip
-// line), or "".
+// Skipped returns the reason a skipped test gave: the message of its t.Skip
+// (the last message the test logged, "file.go:12: reason", with its
+// continuation lines joined by newlines), or "" when it gave none.
 func (t *Test) Skipped() string {
+	var msg []string
+	indent := -1 // the indentation of the message's first line; -1: none yet
 	for _, l := range strings.Split(t.Output, "\n") {
-		l = strings.TrimSpace(l)
-		if i := strings.Index(l, ": "); i > 0 && strings.HasSuffix(l[:i], ".go") || i > 0 && strings.Contains(l[:i], ".go:") {
-			return l[i+2:]
+		trimmed := strings.TrimLeft(l, " \t")
+		depth := len(l) - len(trimmed)
+		switch {
+		case trimmed == "":
+			continue
+		case logLine.MatchString(trimmed):
+			msg, indent = []string{logLine.ReplaceAllString(trimmed, "")}, depth
+		case indent >= 0 && depth > indent && !strings.HasPrefix(trimmed, "--- ") && !strings.HasPrefix(trimmed, "=== "):
+			msg = append(msg, trimmed)
+		default:
+			indent = -1
 		}
 	}
-	return ""
+	return strings.Join(msg, "\n")
+}
+
+// logLine is the start of a line that t.Log, t.Skip or t.Error wrote:
+// "file_test.go:12: ".
+var logLine = regexp.MustCompile(`^[\w.-]+\.go:\d+: `)
+
+// BlockResult is how a block ended, as reports show it.
+type BlockResult string
+
+// The block results. A block the test stopped on purpose (Terminate, or the
+// end of the test) is neither passed nor failed; one that timed out failed.
+const (
+	BlockPassed  BlockResult = "passed"
+	BlockFailed  BlockResult = "failed"
+	BlockStopped BlockResult = "stopped"
+)
+
+// ResultOf says how b ended.
+func ResultOf(b record.Block) BlockResult {
+	switch {
+	case b.Error != "":
+		return BlockFailed
+	case b.Stopped.ByTest():
+		return BlockStopped
+	case b.Success:
+		return BlockPassed
+	}
+	return BlockFailed
+}
+
+// StopReason says in words why the library stopped b, "" if it did not:
+// "the test called Terminate", "the test ended", "timed out after 5s".
+func StopReason(b record.Block) string {
+	switch b.Stopped {
+	case "":
+		return ""
+	case record.StopTerminated:
+		return "the test called Terminate"
+	case record.StopTestEnded:
+		return "the test ended"
+	case record.StopTimedOut:
+		if b.Timeout > 0 {
+			return "timed out after " + b.Timeout.String()
+		}
+		return "timed out"
+	}
+	return string(b.Stopped)
 }

@@ -20,17 +20,21 @@ func InCI() bool {
 	return err == nil && v
 }
 
-// Need skips (or, in CI, fails) t unless ok. what names the missing service;
-// howto says how to get it.
+// Need skips (or, in CI, fails) t unless ok. what names the missing
+// service; howto is the one command (or step) that provides it, commands in
+// backquotes. The message reads "WHAT is missing; to enable: HOWTO", and
+// `streamtest run` shows it beside the skipped test: in its live output, its
+// summary table and its HTML report.
 func Need(t testing.TB, ok bool, what, howto string) {
 	t.Helper()
 	if ok {
 		return
 	}
+	msg := what + " is missing; to enable: " + howto
 	if InCI() {
-		t.Fatalf("CI=true and %s is missing: %s", what, howto)
+		t.Fatal("CI=true and " + msg)
 	}
-	t.Skipf("skipping: %s is missing (%s)", what, howto)
+	t.Skip(msg)
 }
 
 // NeedRoot needs the test process to run as root.

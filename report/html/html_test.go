@@ -31,12 +31,12 @@ func TestWrite(t *testing.T) {
 
 func TestWriteSelfContained(t *testing.T) {
 	page := string(writeFixture(t))
-	for _, bad := range []string{"http://", "https://", "<link", "src=", "<failed>", "<hi>"} {
+	for _, bad := range []string{`href="http`, `url(http`, "@import", "<link", "src=", "<failed>", "<hi>"} {
 		if strings.Contains(page, bad) {
 			t.Errorf("report contains %q: it must be self-contained and escape outputs", bad)
 		}
 	}
-	for _, want := range []string{"it &lt;failed&gt; &amp;", "class=\"release\"", "class=\"bar fail\""} {
+	for _, want := range []string{"it &lt;failed&gt; &amp;", `class="mark release"`, `class="mark end"`, `class="bar fail"`, `class="bar stopped"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("report lacks %q", want)
 		}

@@ -153,16 +153,31 @@ func Write(w io.Writer, e *report.Execution, cfg Config) error {
 }
 
 // Describe is a one-line description of a block for reports:
-// "stream 1 (local, host h) #1 shell `echo hi`: exit 0 in 12ms".
+// "stream 1 (local, host h) #1 shell `echo hi`: exit 0 in 12ms". It holds
+// the block's whole text when that is one line of at most 500 bytes, its
+// summary otherwise; a block the test stopped reads "stopped by the test
+// (REASON)", one that failed ends with "(failed)".
 func Describe(b record.Block) string {
 	where := b.Type
 	if b.Host != "" {
 		where += ", host " + b.Host
 	}
-	s := fmt.Sprintf("stream %s (%s) #%d %s `%s`: ", b.Stream, where, b.Seq, b.Kind, b.Summary)
+	text := b.FullText()
+	if strings.Contains(text, "\n") || len(text) > 500 {
+		text = b.Summary
+	}
+	s := fmt.Sprintf("stream %s (%s) #%d %s `%s`: ", b.Stream, where, b.Seq, b.Kind, text)
+	result := report.ResultOf(b)
 	switch {
 	case b.Error != "":
 		s += "error: " + b.Error
+	case result == report.BlockStopped:
+		s += "stopped by the test (" + report.StopReason(b) + ")"
+	case b.Stopped != "":
+		s += report.StopReason(b)
+		if b.Signal != "" {
+			s += ", killed by " + b.Signal
+		}
 	case b.Signal != "":
 		s += "killed by " + b.Signal
 	default:
@@ -174,7 +189,7 @@ func Describe(b record.Block) string {
 	if b.Group != "" {
 		s += ", synchronized with " + b.Group
 	}
-	if !b.Success && b.Error == "" {
+	if result == report.BlockFailed && b.Error == "" {
 		s += " (failed)"
 	}
 	return s

@@ -1,6 +1,7 @@
 package run
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -17,8 +18,8 @@ import (
 
 // display shows the run's progress. On a terminal it keeps a status line at
 // the bottom (counts and the tests in progress) and prints finished
-// packages and failures above it; elsewhere it prints one plain line per
-// finished test and package.
+// packages, failures and skips (with their reason) above it; elsewhere it
+// prints one plain line per finished test and package.
 type display struct {
 	mu      sync.Mutex
 	w       io.Writer
@@ -192,8 +193,8 @@ func (d *display) event(ev report.Event, b *report.Builder) {
 				d.printf("FAIL %s %s (%s)\n%s", d.short(ev.Package), ev.Test, dur, indent(t.Output))
 			case !d.tty && ev.Action == "pass":
 				d.printf("PASS %s %s (%s)\n", d.short(ev.Package), ev.Test, dur)
-			case !d.tty && ev.Action == "skip":
-				d.printf("SKIP %s %s (%s)\n", d.short(ev.Package), ev.Test, dur)
+			case ev.Action == "skip":
+				d.printf("SKIP %s %s (%s)%s\n", d.short(ev.Package), ev.Test, dur, skipReason(t, ": "))
 			}
 		}
 	default:
@@ -214,6 +215,19 @@ func (d *display) event(ev report.Event, b *report.Builder) {
 			}
 		}
 	}
+}
+
+// skipReason is the reason a skipped test gave, on one line, after sep; ""
+// when it gave none.
+func skipReason(t *report.Test, sep string) string {
+	if t.Result != report.Skip {
+		return ""
+	}
+	r := strings.Join(strings.Fields(t.Skipped()), " ")
+	if r == "" {
+		return ""
+	}
+	return sep + r
 }
 
 func anyTestFailed(p *report.Package) bool {
@@ -247,8 +261,9 @@ func fmtDur(d time.Duration) string {
 // and where the reports are.
 func printSummary(w io.Writer, e *report.Execution, dir string, short func(string) string) {
 	fmt.Fprintln(w)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PACKAGE\tTEST\tRESULT\tDURATION\tSTREAMS")
+	var table bytes.Buffer
+	tw := tabwriter.NewWriter(&table, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PACKAGE\tTEST\tRESULT\tDURATION\tSTREAMS / SKIP REASON")
 	rows := 0
 	for _, p := range e.Packages {
 		if p.BuildOutput != "" {
@@ -259,21 +274,34 @@ func printSummary(w io.Writer, e *report.Execution, dir string, short func(strin
 			rows++
 		}
 		for _, t := range p.Tests {
-			// Subtests only when they failed or used streams: the table is
-			// for reading, the reports hold everything.
-			if strings.Contains(t.Name, "/") && t.Result != report.Fail && len(t.Blocks) == 0 {
+			// Subtests only when they failed, skipped or used streams: the
+			// table is for reading, the reports hold everything.
+			if strings.Contains(t.Name, "/") && t.Result != report.Fail && t.Result != report.Skip && len(t.Blocks) == 0 {
 				continue
 			}
 			res := strings.ToUpper(string(t.Result))
 			if t.Result == report.Running {
 				res = "DID NOT FINISH"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", short(p.Name), t.Name, res, fmtDur(t.Elapsed), strings.Join(t.Streams(), ", "))
+			last := strings.Join(t.Streams(), ", ")
+			switch {
+			case last == "" && t.Result == report.Skip:
+				last = skipReason(t, "")
+				if last == "" {
+					last = "(no reason given)"
+				}
+			case last != "":
+				last += skipReason(t, "; skipped: ")
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", short(p.Name), t.Name, res, fmtDur(t.Elapsed), last)
 			rows++
 		}
 	}
 	if rows > 0 {
 		tw.Flush()
+		for _, l := range strings.Split(strings.TrimSuffix(table.String(), "\n"), "\n") {
+			fmt.Fprintln(w, strings.TrimRight(l, " ")) // no padding after an empty last cell
+		}
 		fmt.Fprintln(w)
 	}
 	if len(e.Errors) > 0 {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/streamtest/streamtest/internal/cli/base"
+	"github.com/streamtest/streamtest/record"
 	"github.com/streamtest/streamtest/report"
 )
 
@@ -136,6 +137,8 @@ func TestRun(t *testing.T) {
 		"FAIL internal/cli/run/testdata/suite/fail TestFail",
 		"fail_test.go:23: stream 1 failed: exit status 1",
 		"PASS internal/cli/run/testdata/suite/pass TestPass",
+		"SKIP internal/cli/run/testdata/suite/pass TestSkip (0s): nothing to do here\n",
+		"STREAMS / SKIP REASON",
 		"PACKAGE", "STREAMS", "1 (local), 2 (local)",
 		"DONE 7 tests, 1 failed, 1 skipped, 1 build failure in",
 	} {
@@ -266,11 +269,38 @@ func TestRunWithStreams(t *testing.T) {
 	if f := tests["TestStreamFails"]; f == nil || len(f.Blocks) != 1 || f.Blocks[0].Success || f.Blocks[0].ExitStatus != 3 {
 		t.Errorf("TestStreamFails: %+v", f)
 	}
+	// The records say why the library stopped a block and hold a long
+	// block's whole text.
+	srv := tests["TestServers"]
+	if srv == nil || len(srv.Blocks) != 3 || srv.Result != report.Pass {
+		t.Fatalf("TestServers did not pass with 3 blocks: %+v", srv)
+	}
+	for _, b := range srv.Blocks {
+		want := map[string]record.Stop{"1": record.StopTestEnded, "2": record.StopTerminated, "3": ""}[b.Stream]
+		if b.Stopped != want || b.Error != "" {
+			t.Errorf("stream %s: stopped %q, error %q; want stopped %q and no error", b.Stream, b.Stopped, b.Error, want)
+		}
+		if asked := !b.StopAsked.IsZero(); asked != (want != "") || asked && (b.StopAsked.Before(b.Began) || b.StopAsked.After(b.Ended)) {
+			t.Errorf("stream %s: asked to stop at %s, began %s, ended %s", b.Stream, b.StopAsked, b.Began, b.Ended)
+		}
+		if b.Stream == "3" && (b.Text != "echo "+strings.Repeat("x", 90)+" end" || len(b.Summary) != 80) {
+			t.Errorf("stream 3: summary %q, text %q; want the summary cut and the whole text", b.Summary, b.Text)
+		}
+	}
+	if srv.Ended.Before(srv.Blocks[0].Ended) {
+		t.Errorf("TestServers ended at %s, before its block stopped by its end (%s)", srv.Ended, srv.Blocks[0].Ended)
+	}
 	page, err := os.ReadFile(filepath.Join(results, "latest", "report.html"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(string(page), "&lt;two&gt;") {
 		t.Error("report.html lacks stream 2's escaped output")
+	}
+	if n := strings.Count(string(page), `class="bar stopped"`); n != 2 {
+		t.Errorf("report.html draws %d bars as stopped by the test, want 2", n)
+	}
+	if n := strings.Count(string(page), `class="bar fail"`); n != 1 {
+		t.Errorf("report.html draws %d bars as failed, want 1 (TestStreamFails')", n)
 	}
 }

@@ -4,6 +4,7 @@
 package streams
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/streamtest/streamtest"
@@ -28,4 +29,14 @@ func TestStreamFails(t *testing.T) {
 		t.Error("exit 3 succeeded")
 	}
 	t.Log("stream 1 failed as expected")
+}
+
+// TestServers passes with servers that the test stops: one by Terminate,
+// one by ending.
+func TestServers(t *testing.T) {
+	s := streamtest.For(t)
+	s.At(1).Run(code.Shell("sleep 30"))
+	s.At(2).Run(code.Shell("sleep 30"))
+	s.At(3).Run(code.Shell("echo "+strings.Repeat("x", 90)+" end"), streamtest.Wait())
+	s.At(2).Terminate()
 }
