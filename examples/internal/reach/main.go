@@ -83,7 +83,8 @@ func attempt(addr string, timeout time.Duration) (string, error) {
 		return "accepted", nil
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "refused", nil
-	case errors.Is(err, context.DeadlineExceeded):
+	}
+	if ne := net.Error(nil); errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
 		return "", fmt.Errorf("no answer within %v", timeout)
 	}
 	return "", err
