@@ -1,11 +1,20 @@
 // Package examples holds the examples of the multi-stream RFC as runnable Go
-// tests, one package each, adapted to local streams where the RFC uses
-// remote hosts. Each has its parameters file beside it, used when no other
-// parameters are given (STREAMTEST_PARAMS or --params replace it):
+// tests, one package each. Each has its parameters file beside it (local
+// streams), used when no other parameters are given:
 //
 //	go test ./examples/...
 //	go run ./cmd/streamtest run ./examples/...
 //
-// The same tests against real hosts are in examples/remote (an SSH lab) and
-// examples/container (the Docker Engine).
+// The examples are the portability test: they run unchanged on local
+// streams, sandboxes, plain containers, and the hosts of a netns or docker
+// lab; only the parameters file changes (STREAMTEST_PARAMS or --params
+// replace the default one). scripts/examples-on.sh runs them all on one
+// kind; examples/testdata holds the files of each kind, and an example that
+// needs a layout of its own has its own file, named after the kind.
+//
+// They need nothing on the streams but /bin/sh: where the RFC pings, they
+// ship their own program, examples/internal/reach, built here with cgo off
+// (code.GoProgram), so that they run on a fresh machine, a busybox
+// container or an SSH host alike. The Python example needs python3 on its
+// stream and skips without it, saying how to get it.
 package examples

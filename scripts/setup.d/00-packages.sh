@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the local-stream tests need when missing:
-# ping (examples ping between streams), python3 (Python blocks) and
+# ping (tests ping between streams), python3 (Python blocks) and
 # bubblewrap (sandbox streams).
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"

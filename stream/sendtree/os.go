@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"syscall"
 )
 
 // OS is the Writer of streams whose files are on this machine's file
@@ -31,12 +32,19 @@ func (OS) Mkdir(name string) error {
 // WriteFile creates or replaces name: what is there, unless a directory,
 // is removed first, so that a read-only file or a link there is replaced,
 // not written through.
+//
+// No process is forked while the file is open for writing (it holds
+// syscall.ForkLock): a child forked meanwhile would hold the file open
+// until it execs, and running the file sent ("text file busy") would fail
+// for as long, as when several local streams get one Go block at once.
 func (OS) WriteFile(ctx context.Context, name string, perm fs.FileMode, size int64, r io.Reader) error {
 	if fi, err := os.Lstat(name); err == nil && !fi.IsDir() {
 		if err := os.Remove(name); err != nil {
 			return err
 		}
 	}
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm|0o200)
 	if err != nil {
 		return err
