@@ -21,9 +21,7 @@ import (
 	"testing"
 	"time"
 
-	dockercontainer "github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/client"
+	"github.com/moby/moby/client"
 
 	"github.com/streamtest/streamtest"
 	"github.com/streamtest/streamtest/code"
@@ -38,12 +36,12 @@ import (
 // images.
 func needEngine(t *testing.T, images ...string) {
 	t.Helper()
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	cli, err := client.New(client.FromEnv)
 	if err == nil {
 		defer cli.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_, err = cli.Ping(ctx)
+		_, err = cli.Ping(ctx, client.PingOptions{})
 		for _, im := range images {
 			if err == nil {
 				_, err = cli.ImageInspect(ctx, im)
@@ -198,7 +196,7 @@ func TestScript(t *testing.T) {
 // and the container goes with the test.
 func TestTermination(t *testing.T) {
 	needEngine(t, "streamtest/base:latest")
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	cli, err := client.New(client.FromEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,26 +223,26 @@ func TestTermination(t *testing.T) {
 	if d := time.Since(start); d > 60*time.Second {
 		t.Errorf("the test took %v", d)
 	}
-	cs, err := cli.ContainerList(context.Background(), dockercontainer.ListOptions{All: true,
-		Filters: filters.NewArgs(filters.Arg("label", container.LabelRun+"="+container.RunID()))})
+	cs, err := cli.ContainerList(context.Background(), client.ContainerListOptions{All: true,
+		Filters: make(client.Filters).Add("label", container.LabelRun+"="+container.RunID())})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cs) != 0 {
-		t.Errorf("%d containers of this test process are left", len(cs))
+	if len(cs.Items) != 0 {
+		t.Errorf("%d containers of this test process are left", len(cs.Items))
 	}
 }
 
 // sleeping reports whether a container of this test process runs sleep 100.
 func sleeping(cli *client.Client) bool {
 	ctx := context.Background()
-	cs, err := cli.ContainerList(ctx, dockercontainer.ListOptions{
-		Filters: filters.NewArgs(filters.Arg("label", container.LabelRun+"="+container.RunID()))})
+	cs, err := cli.ContainerList(ctx, client.ContainerListOptions{
+		Filters: make(client.Filters).Add("label", container.LabelRun+"="+container.RunID())})
 	if err != nil {
 		return false
 	}
-	for _, c := range cs {
-		top, err := cli.ContainerTop(ctx, c.ID, nil)
+	for _, c := range cs.Items {
+		top, err := cli.ContainerTop(ctx, c.ID, client.ContainerTopOptions{})
 		if err != nil {
 			continue
 		}

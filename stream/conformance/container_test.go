@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/client"
+	"github.com/moby/moby/client"
 
 	"github.com/streamtest/streamtest/internal/testenv"
 	"github.com/streamtest/streamtest/lab/dockerlab"
@@ -28,7 +28,7 @@ func TestContainer(t *testing.T) {
 // image; it logs why not.
 func engineReady(t *testing.T) bool {
 	t.Helper()
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	cli, err := client.New(client.FromEnv)
 	if err != nil {
 		t.Logf("Docker client: %v", err)
 		return false

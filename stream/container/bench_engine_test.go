@@ -6,8 +6,8 @@ import (
 	"os"
 	"testing"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/client"
 
 	"github.com/streamtest/streamtest/stream"
 )
@@ -81,11 +81,11 @@ func BenchmarkBlock(b *testing.B) {
 	b.Run("bare-exec", func(b *testing.B) {
 		cli := e.eng.cli
 		for i := 0; i < b.N; i++ {
-			created, err := cli.ContainerExecCreate(ctx, e.id, container.ExecOptions{AttachStdout: true, AttachStderr: true, Cmd: []string{"true"}})
+			created, err := cli.ExecCreate(ctx, e.id, client.ExecCreateOptions{AttachStdout: true, AttachStderr: true, Cmd: []string{"true"}})
 			if err != nil {
 				b.Fatal(err)
 			}
-			hj, err := cli.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
+			hj, err := cli.ExecAttach(ctx, created.ID, client.ExecAttachOptions{})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -93,7 +93,7 @@ func BenchmarkBlock(b *testing.B) {
 				b.Fatal(err)
 			}
 			hj.Close()
-			ins, err := cli.ContainerExecInspect(ctx, created.ID)
+			ins, err := cli.ExecInspect(ctx, created.ID, client.ExecInspectOptions{})
 			if err != nil || ins.ExitCode != 0 {
 				b.Fatal(ins, err)
 			}

@@ -11,10 +11,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/mount"
-	"github.com/docker/docker/api/types/network"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
 
 	"github.com/streamtest/streamtest/stream"
 )
@@ -230,24 +230,27 @@ func (e *Env) create(ctx context.Context) error {
 		e.netHeld = true
 	}
 	cfg, hc, nc := e.spec()
-	created, err := eng.cli.ContainerCreate(ctx, cfg, hc, nc, nil, e.name)
+	created, err := eng.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Config: cfg, HostConfig: hc, NetworkingConfig: nc, Name: e.name,
+	})
 	if err != nil {
 		if ctx.Err() != nil {
 			// The engine may have made it after all: remove it by name.
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), engineTimeout)
-			_ = eng.cli.ContainerRemove(rctx, e.name, container.RemoveOptions{Force: true})
+			_, _ = eng.cli.ContainerRemove(rctx, e.name, client.ContainerRemoveOptions{Force: true})
 			cancel()
 		}
 		return e.fail(e.explainCreate(ctx, err))
 	}
 	e.id = created.ID
-	if err := eng.cli.ContainerStart(ctx, e.id, container.StartOptions{}); err != nil {
+	if _, err := eng.cli.ContainerStart(ctx, e.id, client.ContainerStartOptions{}); err != nil {
 		return e.failf("starting the container: %w", e.explainCreate(ctx, err))
 	}
-	ins, err := eng.cli.ContainerInspect(ctx, e.id)
+	res, err := eng.cli.ContainerInspect(ctx, e.id, client.ContainerInspectOptions{})
 	if err != nil {
 		return e.failf("inspecting the container: %w", err)
 	}
+	ins := res.Container
 	if ins.State != nil && !ins.State.Running {
 		return e.failf("the container stopped at once (exit status %d%s): does the image have /bin/sh and sleep?",
 			ins.State.ExitCode, errSuffix(ins.State.Error))
@@ -297,12 +300,12 @@ func addressOf(ins container.InspectResponse, name string) string {
 	if ins.NetworkSettings == nil {
 		return ""
 	}
-	if ep := ins.NetworkSettings.Networks[name]; ep != nil && ep.IPAddress != "" {
-		return ep.IPAddress
+	if ep := ins.NetworkSettings.Networks[name]; ep != nil && ep.IPAddress.IsValid() {
+		return ep.IPAddress.String()
 	}
 	for _, ep := range ins.NetworkSettings.Networks {
-		if ep != nil && ep.IPAddress != "" {
-			return ep.IPAddress
+		if ep != nil && ep.IPAddress.IsValid() {
+			return ep.IPAddress.String()
 		}
 	}
 	return ""
@@ -324,7 +327,7 @@ func (e *Env) explainCreate(ctx context.Context, err error) error {
 	if _, ierr := e.eng.cli.ImageInspect(ctx, e.image); isNotFound(ierr) {
 		return fmt.Errorf("the image is not on the engine; streams never pull images: build it (`streamtest lab image` builds the streamtest images) or load it first: %w", err)
 	}
-	if _, nerr := e.eng.cli.NetworkInspect(ctx, e.netName, network.InspectOptions{}); isNotFound(nerr) {
+	if _, nerr := e.eng.cli.NetworkInspect(ctx, e.netName, client.NetworkInspectOptions{}); isNotFound(nerr) {
 		return fmt.Errorf("network %s does not exist on the engine; create it first or use private_network: %w", e.netName, err)
 	}
 	return err
@@ -399,7 +402,7 @@ func (e *Env) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
 	defer cancel()
 	if id != "" {
-		err := eng.cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+		_, err := eng.cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 		if err != nil && !isNotFound(err) {
 			errs = append(errs, fmt.Errorf("removing the container: %w", err))
 		}
@@ -427,7 +430,7 @@ func acquireNetwork(ctx context.Context, eng *engine, name, streamID string) err
 	defer netMu.Unlock()
 	key := eng.endpoint + "\x00" + name
 	if netRefs[key] == 0 {
-		_, err := eng.cli.NetworkCreate(ctx, name, network.CreateOptions{
+		_, err := eng.cli.NetworkCreate(ctx, name, client.NetworkCreateOptions{
 			Driver: "bridge",
 			Labels: labels(streamID, ""),
 		})
@@ -448,7 +451,7 @@ func releaseNetwork(ctx context.Context, eng *engine, name string) error {
 		return nil
 	}
 	delete(netRefs, key)
-	err := eng.cli.NetworkRemove(ctx, name)
+	_, err := eng.cli.NetworkRemove(ctx, name, client.NetworkRemoveOptions{})
 	if err != nil && isNotFound(err) {
 		return nil
 	}
@@ -480,7 +483,8 @@ func (e *Env) containerState(ctx context.Context, settle time.Duration) error {
 }
 
 func (e *Env) containerState1(ctx context.Context, eng *engine, id string) error {
-	ins, err := eng.cli.ContainerInspect(ctx, id)
+	res, err := eng.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	ins := res.Container
 	switch {
 	case isNotFound(err):
 		e.gone.Store(true)
@@ -504,7 +508,7 @@ func (e *Env) containerState1(ctx context.Context, eng *engine, id string) error
 // leftovers lists the containers of this run still on the engine; tests
 // use it.
 func leftovers(ctx context.Context, eng *engine) (int, error) {
-	cs, err := eng.cli.ContainerList(ctx, container.ListOptions{All: true,
-		Filters: filters.NewArgs(filters.Arg("label", LabelRun+"="+RunID()))})
-	return len(cs), err
+	cs, err := eng.cli.ContainerList(ctx, client.ContainerListOptions{All: true,
+		Filters: make(client.Filters).Add("label", LabelRun+"="+RunID())})
+	return len(cs.Items), err
 }

@@ -16,12 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/build"
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/api/types/network"
-	"github.com/docker/docker/client"
+	"github.com/moby/moby/client"
 
 	"github.com/streamtest/streamtest/internal/testenv"
 	"github.com/streamtest/streamtest/lab/dockerlab"
@@ -39,14 +34,14 @@ var (
 func needEngine(t testing.TB) *client.Client {
 	t.Helper()
 	engineOnce.Do(func() {
-		cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+		cli, err := client.New(client.FromEnv)
 		if err != nil {
 			engineErr = err
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		if _, err := cli.Ping(ctx); err != nil {
+		if _, err := cli.Ping(ctx, client.PingOptions{}); err != nil {
 			engineErr = err
 			return
 		}
@@ -54,7 +49,7 @@ func needEngine(t testing.TB) *client.Client {
 	})
 	testenv.Need(t, engineErr == nil, "a Docker Engine with the streamtest base image",
 		"start dockerd (or set DOCKER_HOST) and run `streamtest lab image`; error: "+errText(engineErr))
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	cli, err := client.New(client.FromEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,12 +328,12 @@ func TestEngineCloseRemovesEverything(t *testing.T) {
 	if d := time.Since(start); d > 20*time.Second {
 		t.Errorf("Close took %v", d)
 	}
-	if _, err := cli.ContainerInspect(ctx, id); !isNotFound(err) {
+	if _, err := cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{}); !isNotFound(err) {
 		t.Errorf("container %s still there: %v", id, err)
 	}
-	ns, err := cli.NetworkList(ctx, network.ListOptions{Filters: filters.NewArgs(filters.Arg("name", env.netName))})
-	if err != nil || len(ns) != 0 {
-		t.Errorf("private network still there: %v %v", ns, err)
+	ns, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: make(client.Filters).Add("name", env.netName)})
+	if err != nil || len(ns.Items) != 0 {
+		t.Errorf("private network still there: %v %v", ns.Items, err)
 	}
 	must(t, env.Close()) // twice: fine
 	if _, err := env.Start(ctx, &stream.Command{Args: []string{"true"}}); !errors.Is(err, stream.ErrClosed) {
@@ -482,9 +477,11 @@ func TestEngineKilledFromOutside(t *testing.T) {
 				t.Fatal(err)
 			}
 			if how == "kill" {
-				must(t, cli.ContainerKill(ctx, victim.ContainerID(), "KILL"))
+				_, err := cli.ContainerKill(ctx, victim.ContainerID(), client.ContainerKillOptions{Signal: "KILL"})
+				must(t, err)
 			} else {
-				must(t, cli.ContainerRemove(ctx, victim.ContainerID(), container.RemoveOptions{Force: true}))
+				_, err := cli.ContainerRemove(ctx, victim.ContainerID(), client.ContainerRemoveOptions{Force: true})
+				must(t, err)
 			}
 			start := time.Now()
 			_, err = p.Wait()
@@ -563,12 +560,12 @@ func TestEngineImageWithoutShell(t *testing.T) {
 	tw.WriteHeader(&tar.Header{Name: "hello", Mode: 0o644, Size: 2})
 	tw.Write([]byte("hi"))
 	tw.Close()
-	resp, err := cli.ImageBuild(ctx, &buf, build.ImageBuildOptions{Tags: []string{name}, Remove: true})
+	resp, err := cli.ImageBuild(ctx, &buf, client.ImageBuildOptions{Tags: []string{name}, Remove: true})
 	must(t, err)
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	t.Cleanup(func() {
-		cli.ImageRemove(context.Background(), name, image.RemoveOptions{Force: true, PruneChildren: true})
+		cli.ImageRemove(context.Background(), name, client.ImageRemoveOptions{Force: true, PruneChildren: true})
 	})
 	env := newEnv(t, "noshell", stream.Values{"image": name})
 	start := time.Now()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -16,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/network"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 
 	"github.com/streamtest/streamtest/stream"
 )
@@ -344,7 +345,11 @@ func TestAddressOf(t *testing.T) {
 	ins := func(nets map[string]string) container.InspectResponse {
 		ns := map[string]*network.EndpointSettings{}
 		for n, ip := range nets {
-			ns[n] = &network.EndpointSettings{IPAddress: ip}
+			var addr netip.Addr
+			if ip != "" {
+				addr = netip.MustParseAddr(ip)
+			}
+			ns[n] = &network.EndpointSettings{IPAddress: addr}
 		}
 		return container.InspectResponse{NetworkSettings: &container.NetworkSettings{Networks: ns}}
 	}

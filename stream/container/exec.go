@@ -16,9 +16,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/docker/docker/api/types"
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/client"
 
 	"github.com/streamtest/streamtest/stream"
 )
@@ -111,7 +110,7 @@ func (e *Env) Start(ctx context.Context, cmd *stream.Command) (stream.Process, e
 		running: make(chan struct{}),
 	}
 	argv := append([]string{"/bin/sh", "-c", wrapper, "streamtest-wrapper", gateArg(cmd.Gated), dir, p.token}, cmd.Args...)
-	created, err := eng.cli.ContainerExecCreate(ctx, id, container.ExecOptions{
+	created, err := eng.cli.ExecCreate(ctx, id, client.ExecCreateOptions{
 		AttachStdin:  true,
 		AttachStdout: true,
 		AttachStderr: true,
@@ -123,9 +122,11 @@ func (e *Env) Start(ctx context.Context, cmd *stream.Command) (stream.Process, e
 		return nil, e.execErr(err)
 	}
 	p.execID = created.ID
-	if p.hj, err = eng.cli.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{}); err != nil {
+	attached, err := eng.cli.ExecAttach(ctx, created.ID, client.ExecAttachOptions{})
+	if err != nil {
 		return nil, e.execErr(err)
 	}
+	p.hj = attached.HijackedResponse
 	if err := e.procs.Add(p); err != nil {
 		p.hj.Close()
 		return nil, err
@@ -226,7 +227,7 @@ type process struct {
 	env    *Env
 	eng    *engine
 	execID string
-	hj     types.HijackedResponse
+	hj     client.HijackedResponse
 	stdin  io.Reader
 	gated  bool
 	token  string // the block's end marker and tag (tagVar)
@@ -358,7 +359,7 @@ func (p *process) outcome(copyErr error) (stream.Exit, error) {
 // reported running for a moment after its output ended.
 func (p *process) execStatus(ctx context.Context) (int, error) {
 	for {
-		ins, err := p.eng.cli.ContainerExecInspect(ctx, p.execID)
+		ins, err := p.eng.cli.ExecInspect(ctx, p.execID, client.ExecInspectOptions{})
 		if err != nil {
 			return 0, err
 		}
@@ -472,13 +473,13 @@ func (e *Env) run(ctx context.Context, argv []string) error {
 	if eng == nil || id == "" {
 		return errors.New("no container")
 	}
-	created, err := eng.cli.ContainerExecCreate(ctx, id, container.ExecOptions{
+	created, err := eng.cli.ExecCreate(ctx, id, client.ExecCreateOptions{
 		AttachStdout: true, AttachStderr: true, Cmd: argv,
 	})
 	if err != nil {
 		return err
 	}
-	hj, err := eng.cli.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
+	hj, err := eng.cli.ExecAttach(ctx, created.ID, client.ExecAttachOptions{})
 	if err != nil {
 		return err
 	}
@@ -487,7 +488,7 @@ func (e *Env) run(ctx context.Context, argv []string) error {
 	if _, err := stdcopy.StdCopy(&out, &out, hj.Reader); err != nil {
 		return err
 	}
-	ins, err := eng.cli.ContainerExecInspect(ctx, created.ID)
+	ins, err := eng.cli.ExecInspect(ctx, created.ID, client.ExecInspectOptions{})
 	if err != nil {
 		return err
 	}
