@@ -75,6 +75,32 @@ func TestNewChecksMounts(t *testing.T) {
 	}
 }
 
+// TestCheckMounts: with an engine on this machine, a bind mount whose
+// source is missing is an error before anything is made (Podman would make
+// an empty directory there); a remote engine decides for itself.
+func TestCheckMounts(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing")
+	for _, tc := range []struct {
+		engine, mount string
+		fails         bool
+	}{
+		{"unix:///run/podman/podman.sock", missing + ":/data", true},
+		{"unix:///var/run/docker.sock", dir + ":/data:ro", false},
+		{"tcp://engine.example:2375", missing + ":/data", false},
+	} {
+		env, err := New(stream.Config{ID: "1", Type: TypeName, Params: stream.Values{"engine": tc.engine, "mounts": []string{tc.mount}}})
+		must(t, err)
+		err = env.(*Env).checkMounts()
+		if tc.fails != (err != nil) {
+			t.Errorf("%s, %s: checkMounts = %v, want an error: %v", tc.engine, tc.mount, err, tc.fails)
+		}
+		if tc.fails && (!errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), missing) || !strings.Contains(err.Error(), "/data")) {
+			t.Errorf("checkMounts = %v, want a not-exist error naming %s and /data", err, missing)
+		}
+	}
+}
+
 func TestNewDefaults(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "")
 	env, err := New(stream.Config{ID: "db", Type: TypeName, Params: stream.Values{"private_network": true}})

@@ -100,20 +100,11 @@ func (e *engine) unreachable(err error) error {
 	return fmt.Errorf("cannot reach the Docker Engine (set the engine parameter or DOCKER_HOST): %w", err)
 }
 
+// localEngine reports whether endpoint is an engine on this machine: a
+// unix socket.
+func localEngine(endpoint string) bool { return strings.HasPrefix(endpoint, "unix://") }
+
 // isNotFound reports whether err is the engine's "no such object".
 func isNotFound(err error) bool {
 	return cerrdefs.IsNotFound(err)
-}
-
-// isGone reports whether err says that a container is gone or not running.
-func isGone(err error) bool {
-	if err == nil {
-		return false
-	}
-	if isNotFound(err) || cerrdefs.IsConflict(err) {
-		return true
-	}
-	s := err.Error()
-	return strings.Contains(s, "is not running") || strings.Contains(s, "No such container") ||
-		strings.Contains(s, "is restarting") || strings.Contains(s, "is paused")
 }

@@ -208,14 +208,16 @@ type notExist struct{}
 func (notExist) Error() string        { return "not found in the container" }
 func (notExist) Is(target error) bool { return target == fs.ErrNotExist }
 
-// execErr words a failed exec call, saying when the container is gone.
+// execErr words a failed exec call, saying when the container is gone. It
+// asks the engine rather than reading its message, whose words differ:
+// Docker's "container X is not running", Podman's "can only create exec
+// sessions on running containers: container state improper" or a 409 to
+// the attach.
 func (e *Env) execErr(err error) error {
-	if isGone(err) {
-		ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
-		defer cancel()
-		if serr := e.containerState(ctx, 0); serr != nil {
-			return e.fail(serr)
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
+	defer cancel()
+	if serr := e.containerState(ctx, 0); serr != nil && e.gone.Load() {
+		return e.fail(serr)
 	}
 	return e.fail(err)
 }

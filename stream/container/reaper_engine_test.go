@@ -23,10 +23,12 @@ const crashEnv = "STREAMTEST_CONTAINER_CRASH_CHILD"
 // container streams (one on a private network) and sleeps; it kills that
 // binary with SIGKILL and checks that its reaper removes the containers and
 // the network within 15 s.
-func TestEngineReaperAfterSIGKILL(t *testing.T) {
-	cli := needEngine(t)
+func TestEngineReaperAfterSIGKILL(t *testing.T) { onEngines(t, testEngineReaperAfterSIGKILL) }
+
+func testEngineReaperAfterSIGKILL(t *testing.T, eng *testEngine) {
+	cli := eng.cli
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), crashEnv+"=1")
+	cmd.Env = append(os.Environ(), crashEnv+"=1", "DOCKER_HOST="+eng.endpoint)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	must(t, err)
@@ -99,8 +101,10 @@ func crashChild() int {
 
 // TestEngineStartupSweep checks that the sweep removes what a dead process
 // on this machine left behind, and keeps what a live process owns.
-func TestEngineStartupSweep(t *testing.T) {
-	cli := needEngine(t)
+func TestEngineStartupSweep(t *testing.T) { onEngines(t, testEngineStartupSweep) }
+
+func testEngineStartupSweep(t *testing.T, eng *testEngine) {
+	cli := eng.cli
 	ctx := context.Background()
 	dead := exec.Command("true")
 	must(t, dead.Run())
