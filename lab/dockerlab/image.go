@@ -19,9 +19,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/docker/docker/api/types/build"
-	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/client"
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/client"
 
 	"github.com/streamtest/streamtest/lab/sshdconf"
 )
@@ -107,7 +106,7 @@ func Ensure(ctx context.Context, cli client.APIClient, w io.Writer, names ...str
 	var missing []string
 	for _, n := range names {
 		if _, err := cli.ImageInspect(ctx, n); err != nil {
-			if !client.IsErrNotFound(err) {
+			if !cerrdefs.IsNotFound(err) {
 				return err
 			}
 			missing = append(missing, n)
@@ -433,7 +432,7 @@ func buildImage(ctx context.Context, cli client.APIClient, name string, root *ro
 	if oldID != "" && oldID != ins.ID {
 		// The image it replaces would be left untagged, a build's worth
 		// of disk each time; an error here means containers still use it.
-		_, _ = cli.ImageRemove(ctx, oldID, image.RemoveOptions{PruneChildren: true})
+		_, _ = cli.ImageRemove(ctx, oldID, client.ImageRemoveOptions{PruneChildren: true})
 	}
 	return nil
 }
@@ -441,7 +440,7 @@ func buildImage(ctx context.Context, cli client.APIClient, name string, root *ro
 func buildContext(ctx context.Context, cli client.APIClient, name string, root *rootfs) error {
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(writeContext(pw, name, root)) }()
-	resp, err := cli.ImageBuild(ctx, pr, build.ImageBuildOptions{
+	resp, err := cli.ImageBuild(ctx, pr, client.ImageBuildOptions{
 		Tags:        []string{name},
 		Dockerfile:  "Dockerfile",
 		Remove:      true,

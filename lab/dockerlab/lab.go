@@ -36,10 +36,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/network"
-	"github.com/docker/docker/client"
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -116,7 +116,7 @@ func Up(ctx context.Context, cli client.APIClient, opts Options) (*Lab, error) {
 		}
 	}()
 	lbl := map[string]string{LabelLab: dir}
-	if _, err := cli.NetworkCreate(ctx, l.Network, network.CreateOptions{Driver: "bridge", Labels: lbl}); err != nil {
+	if _, err := cli.NetworkCreate(ctx, l.Network, client.NetworkCreateOptions{Driver: "bridge", Labels: lbl}); err != nil {
 		return nil, fmt.Errorf("dockerlab: creating network %s: %w", l.Network, err)
 	}
 	// The client key.
@@ -176,14 +176,16 @@ func Up(ctx context.Context, cli client.APIClient, opts Options) (*Lab, error) {
 func startHost(ctx context.Context, cli client.APIClient, l *Lab, n int, image string, authorized []byte, lbl map[string]string) (Host, ssh.PublicKey, error) {
 	name := fmt.Sprintf("%s-%d", l.Network, n)
 	hostname := "lab" + strconv.Itoa(n)
-	created, err := cli.ContainerCreate(ctx,
-		&container.Config{Image: image, Hostname: hostname, Labels: lbl},
-		&container.HostConfig{NetworkMode: container.NetworkMode(l.Network), Init: boolPtr(true),
+	created, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Config: &container.Config{Image: image, Hostname: hostname, Labels: lbl},
+		HostConfig: &container.HostConfig{NetworkMode: container.NetworkMode(l.Network), Init: boolPtr(true),
 			// Unprivileged ping (ICMP datagram sockets) for the lab user.
 			Sysctls: map[string]string{"net.ipv4.ping_group_range": "0 2147483647"}},
-		&network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
+		NetworkingConfig: &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
 			l.Network: {Aliases: []string{hostname}},
-		}}, nil, name)
+		}},
+		Name: name,
+	})
 	if err != nil {
 		return Host{}, nil, err
 	}
@@ -213,19 +215,19 @@ func startHost(ctx context.Context, cli client.APIClient, l *Lab, n int, image s
 	_ = tw.WriteHeader(&tar.Header{Name: "home/" + LabUser + "/.ssh/", Typeflag: tar.TypeDir, Mode: 0o700, Uid: LabUID, Gid: LabUID, ModTime: now})
 	add("home/"+LabUser+"/.ssh/authorized_keys", 0o600, LabUID, authorized)
 	_ = tw.Close()
-	if err := cli.CopyToContainer(ctx, created.ID, "/", &buf, container.CopyToContainerOptions{CopyUIDGID: true}); err != nil {
+	if _, err := cli.CopyToContainer(ctx, created.ID, client.CopyToContainerOptions{DestinationPath: "/", Content: &buf, CopyUIDGID: true}); err != nil {
 		return h, nil, err
 	}
-	if err := cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
+	if _, err := cli.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
 		return h, nil, err
 	}
-	ins, err := cli.ContainerInspect(ctx, created.ID)
+	res, err := cli.ContainerInspect(ctx, created.ID, client.ContainerInspectOptions{})
 	if err != nil {
 		return h, nil, err
 	}
-	if ins.NetworkSettings != nil {
-		if ep := ins.NetworkSettings.Networks[l.Network]; ep != nil {
-			h.Addr = ep.IPAddress
+	if ns := res.Container.NetworkSettings; ns != nil {
+		if ep := ns.Networks[l.Network]; ep != nil && ep.IPAddress.IsValid() {
+			h.Addr = ep.IPAddress.String()
 		}
 	}
 	if h.Addr == "" {
@@ -281,23 +283,25 @@ func Down(ctx context.Context, cli client.APIClient, dir string, stdout io.Write
 	if err != nil {
 		return err
 	}
-	f := filters.NewArgs(filters.Arg("label", LabelLab+"="+abs))
-	cs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+	f := make(client.Filters).Add("label", LabelLab+"="+abs)
+	cl, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
 		return fmt.Errorf("dockerlab: %w", err)
 	}
+	cs := cl.Items
 	var errs []error
 	for _, c := range cs {
-		if err := cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !client.IsErrNotFound(err) {
+		if _, err := cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !cerrdefs.IsNotFound(err) {
 			errs = append(errs, err)
 		}
 	}
-	ns, err := cli.NetworkList(ctx, network.ListOptions{Filters: f})
+	nl, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
 	if err != nil {
 		errs = append(errs, err)
 	}
+	ns := nl.Items
 	for _, n := range ns {
-		if err := cli.NetworkRemove(ctx, n.ID); err != nil && !client.IsErrNotFound(err) {
+		if _, err := cli.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
 			errs = append(errs, err)
 		}
 	}

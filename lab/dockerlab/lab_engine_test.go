@@ -11,10 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/network"
-	"github.com/docker/docker/client"
+	"github.com/moby/moby/client"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
@@ -23,11 +20,11 @@ import (
 
 func needEngine(t *testing.T) *client.Client {
 	t.Helper()
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	cli, err := client.New(client.FromEnv)
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_, err = cli.Ping(ctx)
+		_, err = cli.Ping(ctx, client.PingOptions{})
 	}
 	testenv.Need(t, err == nil, "a Docker Engine", "start dockerd or set DOCKER_HOST")
 	t.Cleanup(func() { cli.Close() })
@@ -95,11 +92,17 @@ func TestEngineLab(t *testing.T) {
 	if err := Down(ctx, cli, dir, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	f := filters.NewArgs(filters.Arg("label", LabelLab+"="+l.Dir))
-	cs, _ := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
-	ns, _ := cli.NetworkList(ctx, network.ListOptions{Filters: f})
-	if len(cs)+len(ns) != 0 {
-		t.Errorf("after Down: %d containers, %d networks", len(cs), len(ns))
+	f := make(client.Filters).Add("label", LabelLab+"="+l.Dir)
+	cs, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs.Items)+len(ns.Items) != 0 {
+		t.Errorf("after Down: %d containers, %d networks", len(cs.Items), len(ns.Items))
 	}
 	if _, err := os.Stat(l.Params); !os.IsNotExist(err) {
 		t.Errorf("params.yaml still there: %v", err)

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/client"
+	"github.com/moby/moby/client"
 
 	"github.com/streamtest/streamtest"
 	"github.com/streamtest/streamtest/code"
@@ -19,10 +19,10 @@ import (
 // TestEngineLabRemoteStreams runs remote streams on a docker lab through the
 // manager: the parameters file that lab up writes is all they need.
 func TestEngineLabRemoteStreams(t *testing.T) {
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	cli, err := client.New(client.FromEnv)
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_, err = cli.Ping(ctx)
+		_, err = cli.Ping(ctx, client.PingOptions{})
 		cancel()
 	}
 	testenv.Need(t, err == nil, "a Docker Engine", "start dockerd or set DOCKER_HOST")

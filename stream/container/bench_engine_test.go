@@ -6,20 +6,28 @@ import (
 	"os"
 	"testing"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/client"
 
 	"github.com/streamtest/streamtest/stream"
 )
 
+// benchEngines runs f as a sub-benchmark on each engine of engineSpecs.
+func benchEngines(b *testing.B, f func(b *testing.B, eng *testEngine)) {
+	for _, spec := range engineSpecs() {
+		b.Run(spec.name, func(b *testing.B) { f(b, needEngine(b, spec)) })
+	}
+}
+
 // BenchmarkFirstResult is the time from a fresh container stream (New) to
 // the result of its first block (`true`): engine contact, container create
 // and start, one exec. Close is not counted.
-func BenchmarkFirstResult(b *testing.B) {
-	needEngine(b)
+func BenchmarkFirstResult(b *testing.B) { benchEngines(b, benchmarkFirstResult) }
+
+func benchmarkFirstResult(b *testing.B, eng *testEngine) {
 	ctx := context.Background()
 	for i := 0; i < b.N; i++ {
-		env, err := New(stream.Config{ID: "bench", Type: TypeName, Params: stream.Values{}, Logf: func(string, ...any) {}})
+		env, err := New(stream.Config{ID: "bench", Type: TypeName, Params: eng.params(nil), Logf: func(string, ...any) {}})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -41,10 +49,11 @@ func BenchmarkFirstResult(b *testing.B) {
 // BenchmarkBlock runs `true` on an established container stream (through
 // the wrapper: own process group, control lines, exit status), beside a bare
 // exec of `true` through the same client (create, attach, read, inspect).
-func BenchmarkBlock(b *testing.B) {
-	needEngine(b)
+func BenchmarkBlock(b *testing.B) { benchEngines(b, benchmarkBlock) }
+
+func benchmarkBlock(b *testing.B, eng *testEngine) {
 	ctx := context.Background()
-	env, err := New(stream.Config{ID: "bench", Type: TypeName, Params: stream.Values{}, Logf: func(string, ...any) {}})
+	env, err := New(stream.Config{ID: "bench", Type: TypeName, Params: eng.params(nil), Logf: func(string, ...any) {}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -81,11 +90,11 @@ func BenchmarkBlock(b *testing.B) {
 	b.Run("bare-exec", func(b *testing.B) {
 		cli := e.eng.cli
 		for i := 0; i < b.N; i++ {
-			created, err := cli.ContainerExecCreate(ctx, e.id, container.ExecOptions{AttachStdout: true, AttachStderr: true, Cmd: []string{"true"}})
+			created, err := cli.ExecCreate(ctx, e.id, client.ExecCreateOptions{AttachStdout: true, AttachStderr: true, Cmd: []string{"true"}})
 			if err != nil {
 				b.Fatal(err)
 			}
-			hj, err := cli.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
+			hj, err := cli.ExecAttach(ctx, created.ID, client.ExecAttachOptions{})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -93,7 +102,7 @@ func BenchmarkBlock(b *testing.B) {
 				b.Fatal(err)
 			}
 			hj.Close()
-			ins, err := cli.ContainerExecInspect(ctx, created.ID)
+			ins, err := cli.ExecInspect(ctx, created.ID, client.ExecInspectOptions{})
 			if err != nil || ins.ExitCode != 0 {
 				b.Fatal(ins, err)
 			}
@@ -102,10 +111,11 @@ func BenchmarkBlock(b *testing.B) {
 }
 
 // BenchmarkSend copies a small file into an established stream.
-func BenchmarkSend(b *testing.B) {
-	needEngine(b)
+func BenchmarkSend(b *testing.B) { benchEngines(b, benchmarkSend) }
+
+func benchmarkSend(b *testing.B, eng *testEngine) {
 	ctx := context.Background()
-	env, err := New(stream.Config{ID: "bench", Type: TypeName, Params: stream.Values{}, Logf: func(string, ...any) {}})
+	env, err := New(stream.Config{ID: "bench", Type: TypeName, Params: eng.params(nil), Logf: func(string, ...any) {}})
 	if err != nil {
 		b.Fatal(err)
 	}

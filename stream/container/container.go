@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path"
 	"regexp"
 	"strings"
@@ -11,10 +12,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/mount"
-	"github.com/docker/docker/api/types/network"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
 
 	"github.com/streamtest/streamtest/stream"
 )
@@ -48,7 +49,7 @@ var (
 
 func init() {
 	stream.Register(TypeName, New, stream.Info{
-		Doc:     "a fresh Docker container per stream, on a local or remote Docker Engine",
+		Doc:     "a fresh container per stream, on a local or remote Docker Engine or Podman's API service",
 		Aliases: []string{"docker"},
 		Params: []stream.Param{
 			{Name: "image", Kind: stream.String, Doc: "image to run; it must be on the engine already (no pulls) and have /bin/sh", Default: DefaultImage},
@@ -59,7 +60,7 @@ func init() {
 			{Name: "privileged", Kind: stream.Bool, Doc: "run the container privileged", Default: "false"},
 			{Name: "cap_add", Kind: stream.Strings, Doc: "kernel capabilities to add (NET_ADMIN, SYS_PTRACE, ...)"},
 			{Name: "mounts", Kind: stream.Strings, Doc: `bind mounts "src:dst[:ro]"; a relative src is relative to the parameters file`},
-			{Name: "engine", Kind: stream.String, Doc: "Docker Engine endpoint (unix:///var/run/docker.sock, tcp://host:2375)", Default: "DOCKER_HOST, else unix:///var/run/docker.sock"},
+			{Name: "engine", Kind: stream.String, Doc: "engine endpoint: a Docker Engine (unix:///var/run/docker.sock, tcp://host:2375) or Podman's API service (unix:///run/podman/podman.sock)", Default: "DOCKER_HOST, else unix:///var/run/docker.sock"},
 		},
 	})
 }
@@ -215,6 +216,9 @@ func (e *Env) setupLocked(ctx context.Context) error {
 }
 
 func (e *Env) create(ctx context.Context) error {
+	if err := e.checkMounts(); err != nil {
+		return e.fail(err)
+	}
 	eng, err := engineFor(e.endpoint)
 	if err != nil {
 		return e.fail(err)
@@ -230,24 +234,27 @@ func (e *Env) create(ctx context.Context) error {
 		e.netHeld = true
 	}
 	cfg, hc, nc := e.spec()
-	created, err := eng.cli.ContainerCreate(ctx, cfg, hc, nc, nil, e.name)
+	created, err := eng.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Config: cfg, HostConfig: hc, NetworkingConfig: nc, Name: e.name,
+	})
 	if err != nil {
 		if ctx.Err() != nil {
 			// The engine may have made it after all: remove it by name.
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), engineTimeout)
-			_ = eng.cli.ContainerRemove(rctx, e.name, container.RemoveOptions{Force: true})
+			_, _ = eng.cli.ContainerRemove(rctx, e.name, client.ContainerRemoveOptions{Force: true})
 			cancel()
 		}
 		return e.fail(e.explainCreate(ctx, err))
 	}
 	e.id = created.ID
-	if err := eng.cli.ContainerStart(ctx, e.id, container.StartOptions{}); err != nil {
+	if _, err := eng.cli.ContainerStart(ctx, e.id, client.ContainerStartOptions{}); err != nil {
 		return e.failf("starting the container: %w", e.explainCreate(ctx, err))
 	}
-	ins, err := eng.cli.ContainerInspect(ctx, e.id)
+	res, err := eng.cli.ContainerInspect(ctx, e.id, client.ContainerInspectOptions{})
 	if err != nil {
 		return e.failf("inspecting the container: %w", err)
 	}
+	ins := res.Container
 	if ins.State != nil && !ins.State.Running {
 		return e.failf("the container stopped at once (exit status %d%s): does the image have /bin/sh and sleep?",
 			ins.State.ExitCode, errSuffix(ins.State.Error))
@@ -297,12 +304,12 @@ func addressOf(ins container.InspectResponse, name string) string {
 	if ins.NetworkSettings == nil {
 		return ""
 	}
-	if ep := ins.NetworkSettings.Networks[name]; ep != nil && ep.IPAddress != "" {
-		return ep.IPAddress
+	if ep := ins.NetworkSettings.Networks[name]; ep != nil && ep.IPAddress.IsValid() {
+		return ep.IPAddress.String()
 	}
 	for _, ep := range ins.NetworkSettings.Networks {
-		if ep != nil && ep.IPAddress != "" {
-			return ep.IPAddress
+		if ep != nil && ep.IPAddress.IsValid() {
+			return ep.IPAddress.String()
 		}
 	}
 	return ""
@@ -315,19 +322,43 @@ func errSuffix(s string) string {
 	return ": " + s
 }
 
-// explainCreate turns a failed ContainerCreate into a message that says
-// what is missing: the image or the network.
+// explainCreate turns a failed ContainerCreate (or start) into a message
+// that says what is missing: the image or the network. It asks the engine
+// instead of reading its message, which differs between engines: Docker
+// answers 404 "network X not found", Podman 500 "unable to find network
+// with name or ID X: network not found".
 func (e *Env) explainCreate(ctx context.Context, err error) error {
-	if !isNotFound(err) {
+	if ctx.Err() != nil {
 		return err
 	}
 	if _, ierr := e.eng.cli.ImageInspect(ctx, e.image); isNotFound(ierr) {
 		return fmt.Errorf("the image is not on the engine; streams never pull images: build it (`streamtest lab image` builds the streamtest images) or load it first: %w", err)
 	}
-	if _, nerr := e.eng.cli.NetworkInspect(ctx, e.netName, network.InspectOptions{}); isNotFound(nerr) {
-		return fmt.Errorf("network %s does not exist on the engine; create it first or use private_network: %w", e.netName, err)
+	// The engine's own networks (bridge, host, none) are not looked up:
+	// Podman serves "bridge" under another name.
+	if container.NetworkMode(e.netName).IsUserDefined() {
+		if _, nerr := e.eng.cli.NetworkInspect(ctx, e.netName, client.NetworkInspectOptions{}); isNotFound(nerr) {
+			return fmt.Errorf("network %s does not exist on the engine; create it first or use private_network: %w", e.netName, err)
+		}
 	}
 	return err
+}
+
+// checkMounts fails when the source of a bind mount does not exist on this
+// machine, before anything is made on the engine. Docker refuses such a
+// mount itself, but Podman makes an empty directory there; so the check is
+// made here when the engine is on this machine (a unix socket), where the
+// sources are this machine's paths. A remote engine decides for itself.
+func (e *Env) checkMounts() error {
+	if !localEngine(e.endpoint) {
+		return nil
+	}
+	for _, m := range e.mounts {
+		if _, err := os.Stat(m.Source); err != nil {
+			return fmt.Errorf("bind mount to %s: %w", m.Target, err)
+		}
+	}
+	return nil
 }
 
 // mkWorkDir is the shell command that makes the work directory. The idle
@@ -399,7 +430,7 @@ func (e *Env) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
 	defer cancel()
 	if id != "" {
-		err := eng.cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+		_, err := eng.cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 		if err != nil && !isNotFound(err) {
 			errs = append(errs, fmt.Errorf("removing the container: %w", err))
 		}
@@ -427,7 +458,7 @@ func acquireNetwork(ctx context.Context, eng *engine, name, streamID string) err
 	defer netMu.Unlock()
 	key := eng.endpoint + "\x00" + name
 	if netRefs[key] == 0 {
-		_, err := eng.cli.NetworkCreate(ctx, name, network.CreateOptions{
+		_, err := eng.cli.NetworkCreate(ctx, name, client.NetworkCreateOptions{
 			Driver: "bridge",
 			Labels: labels(streamID, ""),
 		})
@@ -448,7 +479,7 @@ func releaseNetwork(ctx context.Context, eng *engine, name string) error {
 		return nil
 	}
 	delete(netRefs, key)
-	err := eng.cli.NetworkRemove(ctx, name)
+	_, err := eng.cli.NetworkRemove(ctx, name, client.NetworkRemoveOptions{})
 	if err != nil && isNotFound(err) {
 		return nil
 	}
@@ -480,7 +511,8 @@ func (e *Env) containerState(ctx context.Context, settle time.Duration) error {
 }
 
 func (e *Env) containerState1(ctx context.Context, eng *engine, id string) error {
-	ins, err := eng.cli.ContainerInspect(ctx, id)
+	res, err := eng.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	ins := res.Container
 	switch {
 	case isNotFound(err):
 		e.gone.Store(true)
@@ -493,7 +525,9 @@ func (e *Env) containerState1(ctx context.Context, eng *engine, id string) error
 		if ins.State.OOMKilled {
 			why += ", out of memory"
 		}
-		if ins.State.ExitCode == 127 {
+		if ins.State.ExitCode != 0 && ins.State.ExitCode <= 128 {
+			// Not a signal's death: the idle process could not run
+			// (Docker's init says 127, Podman's catatonit 1).
 			why += ": does the image have /bin/sh and sleep?"
 		}
 		return fmt.Errorf("the container stopped (%s%s)", why, errSuffix(ins.State.Error))
@@ -504,7 +538,7 @@ func (e *Env) containerState1(ctx context.Context, eng *engine, id string) error
 // leftovers lists the containers of this run still on the engine; tests
 // use it.
 func leftovers(ctx context.Context, eng *engine) (int, error) {
-	cs, err := eng.cli.ContainerList(ctx, container.ListOptions{All: true,
-		Filters: filters.NewArgs(filters.Arg("label", LabelRun+"="+RunID()))})
-	return len(cs), err
+	cs, err := eng.cli.ContainerList(ctx, client.ContainerListOptions{All: true,
+		Filters: make(client.Filters).Add("label", LabelRun+"="+RunID())})
+	return len(cs.Items), err
 }

@@ -7,8 +7,9 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"net"
+	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,50 +17,98 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/build"
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/api/types/network"
-	"github.com/docker/docker/client"
+	"github.com/moby/moby/client"
 
 	"github.com/streamtest/streamtest/internal/testenv"
 	"github.com/streamtest/streamtest/lab/dockerlab"
 	"github.com/streamtest/streamtest/stream"
 )
 
+// podmanEnv names the endpoint of Podman's API service for the engine
+// tests; scripts/up.d/35-podman.sh starts one and sets it.
+const podmanEnv = "STREAMTEST_PODMAN"
+
+// engineSpec is an engine the engine tests run on, and what to do when it
+// is not there.
+type engineSpec struct {
+	name     string // the subtest's name
+	endpoint string // "" when not configured
+	what     string // what is missing, for testenv.Need
+	howto    string
+}
+
+// engineSpecs are the engines the engine tests run on, each as a subtest of
+// every test: the Docker Engine that DOCKER_HOST names (else the default
+// socket), and Podman's API service that STREAMTEST_PODMAN names.
+func engineSpecs() []engineSpec {
+	return []engineSpec{
+		{name: "docker", endpoint: endpointName(""), what: "a Docker Engine with the streamtest base image",
+			howto: "start dockerd (or set DOCKER_HOST) and run `streamtest lab image`"},
+		{name: "podman", endpoint: os.Getenv(podmanEnv), what: "Podman's API service (" + podmanEnv + ") with the streamtest base image",
+			howto: "`bash scripts/setup.d/35-podman.sh && bash scripts/up.d/35-podman.sh` starts it and prints the " + podmanEnv + " to set; make test does it"},
+	}
+}
+
+// testEngine is an engine that answered, with a client of its own.
+type testEngine struct {
+	name     string
+	endpoint string
+	cli      *client.Client
+}
+
+// onEngines runs f as a subtest on each engine of engineSpecs; an engine
+// that is not there skips its subtest (fails it in CI).
+func onEngines(t *testing.T, f func(t *testing.T, eng *testEngine)) {
+	t.Helper()
+	for _, spec := range engineSpecs() {
+		t.Run(spec.name, func(t *testing.T) { f(t, needEngine(t, spec)) })
+	}
+}
+
 var (
-	engineOnce sync.Once
-	engineErr  error
+	enginesReadyMu sync.Mutex
+	enginesReady   = map[string]error{} // by endpoint: the first check's result
 )
 
-// needEngine skips (fails in CI) unless a Docker Engine answers, and makes
-// sure the base image is there (building it from this machine's busybox
-// when missing).
-func needEngine(t testing.TB) *client.Client {
+// needEngine skips (fails in CI) unless the engine of spec answers, and
+// makes sure the base image is there (building it from this machine's
+// busybox when missing). It checks each engine once per test binary.
+func needEngine(t testing.TB, spec engineSpec) *testEngine {
 	t.Helper()
-	engineOnce.Do(func() {
-		cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-		if err != nil {
-			engineErr = err
-			return
+	err := errors.New("no endpoint: " + podmanEnv + " is not set")
+	if spec.endpoint != "" {
+		enginesReadyMu.Lock()
+		var checked bool
+		err, checked = enginesReady[spec.endpoint]
+		if !checked {
+			err = checkEngine(spec.endpoint)
+			enginesReady[spec.endpoint] = err
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		if _, err := cli.Ping(ctx); err != nil {
-			engineErr = err
-			return
-		}
-		engineErr = dockerlab.Ensure(ctx, cli, io.Discard, dockerlab.BaseImage)
-	})
-	testenv.Need(t, engineErr == nil, "a Docker Engine with the streamtest base image",
-		"start dockerd (or set DOCKER_HOST) and run `streamtest lab image`; error: "+errText(engineErr))
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+		enginesReadyMu.Unlock()
+	}
+	testenv.Need(t, err == nil, spec.what, spec.howto+"; error: "+errText(err))
+	cli, err := client.New(client.FromEnv, client.WithHost(spec.endpoint))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cli.Close() })
-	return cli
+	return &testEngine{name: spec.name, endpoint: spec.endpoint, cli: cli}
+}
+
+// checkEngine pings the engine at endpoint and builds the base image there
+// when it is missing.
+func checkEngine(endpoint string) error {
+	cli, err := client.New(client.FromEnv, client.WithHost(endpoint))
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := cli.Ping(ctx, client.PingOptions{}); err != nil {
+		return err
+	}
+	return dockerlab.Ensure(ctx, cli, io.Discard, dockerlab.BaseImage)
 }
 
 func errText(err error) string {
@@ -69,13 +118,20 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// newEnv makes a container stream with params, closed at the end of t.
-func newEnv(t *testing.T, id string, params stream.Values) *Env {
-	t.Helper()
-	if params == nil {
-		params = stream.Values{}
+// params returns a copy of params that names the engine.
+func (eng *testEngine) params(params stream.Values) stream.Values {
+	c := stream.Values{"engine": eng.endpoint}
+	for k, v := range params {
+		c[k] = v
 	}
-	env, err := New(stream.Config{ID: id, Type: TypeName, Params: params, Logf: t.Logf})
+	return c
+}
+
+// newEnv makes a container stream on the engine with params, closed at the
+// end of t.
+func (eng *testEngine) newEnv(t *testing.T, id string, params stream.Values) *Env {
+	t.Helper()
+	env, err := New(stream.Config{ID: id, Type: TypeName, Params: eng.params(params), Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,9 +174,10 @@ func sh(t *testing.T, env stream.Environment, script string) result {
 	return run(t, env, "", "/bin/sh", "-c", script)
 }
 
-func TestEngineRunBlocks(t *testing.T) {
-	needEngine(t)
-	env := newEnv(t, "1", nil)
+func TestEngineRunBlocks(t *testing.T) { onEngines(t, testEngineRunBlocks) }
+
+func testEngineRunBlocks(t *testing.T, eng *testEngine) {
+	env := eng.newEnv(t, "1", nil)
 	type testCase struct {
 		name           string
 		argv           []string
@@ -160,9 +217,10 @@ func TestEngineRunBlocks(t *testing.T) {
 	}
 }
 
-func TestEngineEnvDirAndParams(t *testing.T) {
-	needEngine(t)
-	env := newEnv(t, "p", stream.Values{
+func TestEngineEnvDirAndParams(t *testing.T) { onEngines(t, testEngineEnvDirAndParams) }
+
+func testEngineEnvDirAndParams(t *testing.T, eng *testEngine) {
+	env := eng.newEnv(t, "p", stream.Values{
 		"hostname": "box",
 		"env":      map[string]string{"FROM_PARAMS": "yes"},
 		"cap_add":  []string{"NET_ADMIN"},
@@ -196,9 +254,10 @@ func TestEngineEnvDirAndParams(t *testing.T) {
 	}
 }
 
-func TestEngineSend(t *testing.T) {
-	needEngine(t)
-	env := newEnv(t, "1", nil)
+func TestEngineSend(t *testing.T) { onEngines(t, testEngineSend) }
+
+func testEngineSend(t *testing.T, eng *testEngine) {
+	env := eng.newEnv(t, "1", nil)
 	dir := t.TempDir()
 	must(t, os.MkdirAll(filepath.Join(dir, "a", "b"), 0o750))
 	must(t, os.WriteFile(filepath.Join(dir, "a", "run.sh"), []byte("#!/bin/sh\necho ran\n"), 0o755))
@@ -214,9 +273,10 @@ func TestEngineSend(t *testing.T) {
 	}
 }
 
-func TestEngineGatedStart(t *testing.T) {
-	needEngine(t)
-	env := newEnv(t, "1", nil)
+func TestEngineGatedStart(t *testing.T) { onEngines(t, testEngineGatedStart) }
+
+func testEngineGatedStart(t *testing.T, eng *testEngine) {
+	env := eng.newEnv(t, "1", nil)
 	ctx := context.Background()
 	var out bytes.Buffer
 	p, err := env.Start(ctx, &stream.Command{
@@ -247,9 +307,10 @@ func TestEngineGatedStart(t *testing.T) {
 	t.Logf("gate to started: %v", exit.Started.Sub(released))
 }
 
-func TestEngineStop(t *testing.T) {
-	needEngine(t)
-	env1 := newEnv(t, "1", nil)
+func TestEngineStop(t *testing.T) { onEngines(t, testEngineStop) }
+
+func testEngineStop(t *testing.T, eng *testEngine) {
+	env1 := eng.newEnv(t, "1", nil)
 	var env stream.Environment = env1
 	ctx := context.Background()
 	type testCase struct {
@@ -314,9 +375,11 @@ func waitFor(t *testing.T, env stream.Environment, script string) {
 	t.Fatalf("%q never succeeded", script)
 }
 
-func TestEngineCloseRemovesEverything(t *testing.T) {
-	cli := needEngine(t)
-	env := newEnv(t, "1", stream.Values{"private_network": true})
+func TestEngineCloseRemovesEverything(t *testing.T) { onEngines(t, testEngineCloseRemovesEverything) }
+
+func testEngineCloseRemovesEverything(t *testing.T, eng *testEngine) {
+	cli := eng.cli
+	env := eng.newEnv(t, "1", stream.Values{"private_network": true})
 	ctx := context.Background()
 	// It ignores SIGTERM: Close kills it after the grace.
 	p, err := env.Start(ctx, &stream.Command{Args: []string{"/bin/sh", "-c", "trap '' TERM; sleep 100 & wait"}})
@@ -333,12 +396,12 @@ func TestEngineCloseRemovesEverything(t *testing.T) {
 	if d := time.Since(start); d > 20*time.Second {
 		t.Errorf("Close took %v", d)
 	}
-	if _, err := cli.ContainerInspect(ctx, id); !isNotFound(err) {
+	if _, err := cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{}); !isNotFound(err) {
 		t.Errorf("container %s still there: %v", id, err)
 	}
-	ns, err := cli.NetworkList(ctx, network.ListOptions{Filters: filters.NewArgs(filters.Arg("name", env.netName))})
-	if err != nil || len(ns) != 0 {
-		t.Errorf("private network still there: %v %v", ns, err)
+	ns, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: make(client.Filters).Add("name", env.netName)})
+	if err != nil || len(ns.Items) != 0 {
+		t.Errorf("private network still there: %v %v", ns.Items, err)
 	}
 	must(t, env.Close()) // twice: fine
 	if _, err := env.Start(ctx, &stream.Command{Args: []string{"true"}}); !errors.Is(err, stream.ErrClosed) {
@@ -352,8 +415,13 @@ func TestEngineCloseRemovesEverything(t *testing.T) {
 	}
 }
 
-func TestEngineInterCommunication(t *testing.T) {
-	needEngine(t)
+func TestEngineInterCommunication(t *testing.T) { onEngines(t, testEngineInterCommunication) }
+
+// testEngineInterCommunication: each stream serves its name over HTTP
+// (busybox httpd) and the other fetches it at its Host, and by its hostname
+// on a private network; the test process fetches it too. No ping: it needs
+// NET_RAW, which Podman's default capabilities lack.
+func testEngineInterCommunication(t *testing.T, eng *testEngine) {
 	type testCase struct {
 		name   string
 		params stream.Values
@@ -367,26 +435,38 @@ func TestEngineInterCommunication(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p1, p2 := copyValues(tc.params), copyValues(tc.params)
 			p1["hostname"], p2["hostname"] = "one", "two"
-			a, b := newEnv(t, "1", p1), newEnv(t, "2", p2)
+			a, b := eng.newEnv(t, "1", p1), eng.newEnv(t, "2", p2)
 			if a.Host() == "" || b.Host() == "" || a.Host() == b.Host() {
 				t.Fatalf("hosts %q %q", a.Host(), b.Host())
 			}
-			for _, c := range []struct {
-				from *Env
-				to   string
-			}{{a, b.Host()}, {b, a.Host()}} {
-				if r := sh(t, c.from, "ping -c 1 -W 5 "+c.to); !r.exit.Success() {
-					t.Errorf("ping %s: %+v %s %s", c.to, r.exit, r.stdout, r.stderr)
+			for _, env := range []*Env{a, b} {
+				// httpd listens before it goes to the background.
+				if r := sh(t, env, "mkdir -p www && hostname > www/name && httpd -p 8000 -h /streamtest/www"); !r.exit.Success() {
+					t.Fatalf("starting httpd: %+v %s", r.exit, r.stderr)
 				}
 			}
-			if tc.byName {
-				if r := sh(t, a, "ping -c 1 -W 5 two"); !r.exit.Success() {
-					t.Errorf("ping two by name: %+v %s", r.exit, r.stderr)
+			fetch := func(from *Env, host, want string) {
+				t.Helper()
+				r := sh(t, from, "timeout 10 wget -q -O - http://"+host+":8000/name")
+				if !r.exit.Success() || r.stdout != want+"\n" {
+					t.Errorf("fetching from %s: %+v %q %s", host, r.exit, r.stdout, r.stderr)
 				}
+			}
+			fetch(a, b.Host(), "two")
+			fetch(b, a.Host(), "one")
+			if tc.byName {
+				fetch(a, "two", "two")
 			}
 			// The test process reaches them too.
-			if out, err := exec.Command("ping", "-c", "1", "-W", "5", a.Host()).CombinedOutput(); err != nil {
-				t.Logf("ping from the test process: %v %s", err, out)
+			hc := &http.Client{Timeout: 5 * time.Second}
+			resp, err := hc.Get("http://" + net.JoinHostPort(a.Host(), "8000") + "/name")
+			if err != nil {
+				t.Fatalf("from the test process: %v", err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || string(body) != "one\n" {
+				t.Errorf("from the test process: %q, %v", body, err)
 			}
 		})
 	}
@@ -421,8 +501,9 @@ func checkError(t *testing.T, err error, words ...string) {
 	t.Logf("error: %v", err)
 }
 
-func TestEngineFaults(t *testing.T) {
-	needEngine(t)
+func TestEngineFaults(t *testing.T) { onEngines(t, testEngineFaults) }
+
+func testEngineFaults(t *testing.T, eng *testEngine) {
 	ctx := context.Background()
 	type testCase struct {
 		name   string
@@ -440,11 +521,11 @@ func TestEngineFaults(t *testing.T) {
 			words: []string{"network streamtest-no-such-network does not exist"}},
 	}
 	// Another stream, set up before, is not disturbed by the failures.
-	other := newEnv(t, "ok", nil)
+	other := eng.newEnv(t, "ok", nil)
 	must(t, other.Setup(ctx))
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			env := newEnv(t, "bad", tc.params)
+			env := eng.newEnv(t, "bad", tc.params)
 			start := time.Now()
 			err := env.Setup(ctx)
 			if d := time.Since(start); d > 15*time.Second {
@@ -461,17 +542,19 @@ func TestEngineFaults(t *testing.T) {
 	}
 }
 
-func TestEngineKilledFromOutside(t *testing.T) {
-	cli := needEngine(t)
+func TestEngineKilledFromOutside(t *testing.T) { onEngines(t, testEngineKilledFromOutside) }
+
+func testEngineKilledFromOutside(t *testing.T, eng *testEngine) {
+	cli := eng.cli
 	ctx := context.Background()
-	victim := newEnv(t, "victim", nil)
-	other := newEnv(t, "other", nil)
+	victim := eng.newEnv(t, "victim", nil)
+	other := eng.newEnv(t, "other", nil)
 	must(t, other.Setup(ctx))
 	for _, how := range []string{"kill", "remove"} {
 		t.Run(how, func(t *testing.T) {
 			victim := victim
 			if how == "remove" {
-				victim = newEnv(t, "victim", nil)
+				victim = eng.newEnv(t, "victim", nil)
 			}
 			p, err := victim.Start(ctx, &stream.Command{Args: []string{"sleep", "100"}})
 			if err != nil {
@@ -482,9 +565,11 @@ func TestEngineKilledFromOutside(t *testing.T) {
 				t.Fatal(err)
 			}
 			if how == "kill" {
-				must(t, cli.ContainerKill(ctx, victim.ContainerID(), "KILL"))
+				_, err := cli.ContainerKill(ctx, victim.ContainerID(), client.ContainerKillOptions{Signal: "KILL"})
+				must(t, err)
 			} else {
-				must(t, cli.ContainerRemove(ctx, victim.ContainerID(), container.RemoveOptions{Force: true}))
+				_, err := cli.ContainerRemove(ctx, victim.ContainerID(), client.ContainerRemoveOptions{Force: true})
+				must(t, err)
 			}
 			start := time.Now()
 			_, err = p.Wait()
@@ -513,13 +598,14 @@ func must(t testing.TB, err error) {
 
 // privileged is not tested: an engine that itself runs in a sandbox (as on
 // the project's machines) may refuse it ("unable to apply caps").
-func TestEngineMounts(t *testing.T) {
-	needEngine(t)
+func TestEngineMounts(t *testing.T) { onEngines(t, testEngineMounts) }
+
+func testEngineMounts(t *testing.T, eng *testEngine) {
 	dir := t.TempDir()
 	must(t, os.WriteFile(filepath.Join(dir, "file"), []byte("from the host"), 0o644))
-	env, err := New(stream.Config{ID: "m", Type: TypeName, Dir: filepath.Dir(dir), Logf: t.Logf, Params: stream.Values{
+	env, err := New(stream.Config{ID: "m", Type: TypeName, Dir: filepath.Dir(dir), Logf: t.Logf, Params: eng.params(stream.Values{
 		"mounts": []string{filepath.Base(dir) + ":/data:ro", dir + ":/rw"},
-	}})
+	})})
 	must(t, err)
 	t.Cleanup(func() { env.Close() })
 	r := sh(t, env, "cat /data/file; echo; touch /data/x 2>/dev/null && echo writable; touch /rw/y && echo rw")
@@ -533,10 +619,11 @@ func TestEngineMounts(t *testing.T) {
 
 // TestEngineMountSourceMissing: a mount whose source does not exist fails
 // the set-up, naming it, and nothing is made on the host.
-func TestEngineMountSourceMissing(t *testing.T) {
-	needEngine(t)
+func TestEngineMountSourceMissing(t *testing.T) { onEngines(t, testEngineMountSourceMissing) }
+
+func testEngineMountSourceMissing(t *testing.T, eng *testEngine) {
 	missing := filepath.Join(t.TempDir(), "missing")
-	env, err := New(stream.Config{ID: "m", Type: TypeName, Logf: t.Logf, Params: stream.Values{"mounts": []string{missing + ":/data"}}})
+	env, err := New(stream.Config{ID: "m", Type: TypeName, Logf: t.Logf, Params: eng.params(stream.Values{"mounts": []string{missing + ":/data"}})})
 	must(t, err)
 	t.Cleanup(func() { env.Close() })
 	err = env.Setup(t.Context())
@@ -551,8 +638,10 @@ func TestEngineMountSourceMissing(t *testing.T) {
 
 // TestEngineImageWithoutShell: an image without /bin/sh fails the set-up
 // with a message that names the image, instead of hanging.
-func TestEngineImageWithoutShell(t *testing.T) {
-	cli := needEngine(t)
+func TestEngineImageWithoutShell(t *testing.T) { onEngines(t, testEngineImageWithoutShell) }
+
+func testEngineImageWithoutShell(t *testing.T, eng *testEngine) {
+	cli := eng.cli
 	ctx := context.Background()
 	const name = "streamtest/test-noshell:latest"
 	var buf bytes.Buffer
@@ -563,14 +652,14 @@ func TestEngineImageWithoutShell(t *testing.T) {
 	tw.WriteHeader(&tar.Header{Name: "hello", Mode: 0o644, Size: 2})
 	tw.Write([]byte("hi"))
 	tw.Close()
-	resp, err := cli.ImageBuild(ctx, &buf, build.ImageBuildOptions{Tags: []string{name}, Remove: true})
+	resp, err := cli.ImageBuild(ctx, &buf, client.ImageBuildOptions{Tags: []string{name}, Remove: true})
 	must(t, err)
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	t.Cleanup(func() {
-		cli.ImageRemove(context.Background(), name, image.RemoveOptions{Force: true, PruneChildren: true})
+		cli.ImageRemove(context.Background(), name, client.ImageRemoveOptions{Force: true, PruneChildren: true})
 	})
-	env := newEnv(t, "noshell", stream.Values{"image": name})
+	env := eng.newEnv(t, "noshell", stream.Values{"image": name})
 	start := time.Now()
 	err = env.Setup(ctx)
 	if err == nil {

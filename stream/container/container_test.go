@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -16,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/network"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 
 	"github.com/streamtest/streamtest/stream"
 )
@@ -71,6 +72,32 @@ func TestNewChecksMounts(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.mount, func(t *testing.T) { run(t, tc) })
+	}
+}
+
+// TestCheckMounts: with an engine on this machine, a bind mount whose
+// source is missing is an error before anything is made (Podman would make
+// an empty directory there); a remote engine decides for itself.
+func TestCheckMounts(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing")
+	for _, tc := range []struct {
+		engine, mount string
+		fails         bool
+	}{
+		{"unix:///run/podman/podman.sock", missing + ":/data", true},
+		{"unix:///var/run/docker.sock", dir + ":/data:ro", false},
+		{"tcp://engine.example:2375", missing + ":/data", false},
+	} {
+		env, err := New(stream.Config{ID: "1", Type: TypeName, Params: stream.Values{"engine": tc.engine, "mounts": []string{tc.mount}}})
+		must(t, err)
+		err = env.(*Env).checkMounts()
+		if tc.fails != (err != nil) {
+			t.Errorf("%s, %s: checkMounts = %v, want an error: %v", tc.engine, tc.mount, err, tc.fails)
+		}
+		if tc.fails && (!errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), missing) || !strings.Contains(err.Error(), "/data")) {
+			t.Errorf("checkMounts = %v, want a not-exist error naming %s and /data", err, missing)
+		}
 	}
 }
 
@@ -344,7 +371,11 @@ func TestAddressOf(t *testing.T) {
 	ins := func(nets map[string]string) container.InspectResponse {
 		ns := map[string]*network.EndpointSettings{}
 		for n, ip := range nets {
-			ns[n] = &network.EndpointSettings{IPAddress: ip}
+			var addr netip.Addr
+			if ip != "" {
+				addr = netip.MustParseAddr(ip)
+			}
+			ns[n] = &network.EndpointSettings{IPAddress: addr}
 		}
 		return container.InspectResponse{NetworkSettings: &container.NetworkSettings{Networks: ns}}
 	}

@@ -1,13 +1,12 @@
 // Package container is the container execution stream type ("container",
-// alias "docker"): each stream is a fresh container on a Docker Engine,
-// created on the stream's first use and removed, with everything running in
-// it, when the test ends. Test writers link it with a blank import and name
-// it in their parameters:
-//
-//	import _ "github.com/streamtest/streamtest/stream/container"
+// alias "docker"): each stream is a fresh container on a Docker Engine or
+// on Podman's Docker-compatible API service (the engine parameter, else
+// DOCKER_HOST), created on the stream's first use and removed, with
+// everything running in it, when the test ends. Test writers name it in
+// their parameters:
 //
 //	s := streamtest.For(t) // params: - 1: {type: container, image: "streamtest/base:latest"}
-//	s.At(1).Run(code.Shell("ping -c 1 " + s.At(2).Host()))
+//	s.At(1).Run(code.Shell("wget -q -O - http://" + s.At(2).Host() + ":8000/"))
 //
 // # What a container stream is
 //

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/client"
+	"github.com/moby/moby/client"
 )
 
 // defaultEndpoint names the engine when neither the engine parameter nor
@@ -56,9 +56,7 @@ func engineFor(endpoint string) (*engine, error) {
 	if e, ok := engines[endpoint]; ok {
 		return e, nil
 	}
-	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
-	opts = append(opts, client.WithHost(endpoint))
-	cli, err := client.NewClientWithOpts(opts...)
+	cli, err := client.New(client.FromEnv, client.WithHost(endpoint))
 	if err != nil {
 		return nil, fmt.Errorf("making a client: %w", err)
 	}
@@ -74,11 +72,10 @@ func (e *engine) ready(ctx context.Context) error {
 	e.once.Do(func() {
 		pctx, cancel := context.WithTimeout(ctx, pingTimeout)
 		defer cancel()
-		if _, err := e.cli.Ping(pctx); err != nil {
+		if _, err := e.cli.Ping(pctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
 			e.pingErr = e.unreachable(err)
 			return
 		}
-		e.cli.NegotiateAPIVersion(pctx)
 		sweepDead(pctx, e.cli)
 	})
 	if e.pingErr != nil {
@@ -103,20 +100,11 @@ func (e *engine) unreachable(err error) error {
 	return fmt.Errorf("cannot reach the Docker Engine (set the engine parameter or DOCKER_HOST): %w", err)
 }
 
+// localEngine reports whether endpoint is an engine on this machine: a
+// unix socket.
+func localEngine(endpoint string) bool { return strings.HasPrefix(endpoint, "unix://") }
+
 // isNotFound reports whether err is the engine's "no such object".
 func isNotFound(err error) bool {
-	return cerrdefs.IsNotFound(err) || client.IsErrNotFound(err)
-}
-
-// isGone reports whether err says that a container is gone or not running.
-func isGone(err error) bool {
-	if err == nil {
-		return false
-	}
-	if isNotFound(err) || cerrdefs.IsConflict(err) {
-		return true
-	}
-	s := err.Error()
-	return strings.Contains(s, "is not running") || strings.Contains(s, "No such container") ||
-		strings.Contains(s, "is restarting") || strings.Contains(s, "is paused")
+	return cerrdefs.IsNotFound(err)
 }

@@ -16,9 +16,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/docker/docker/api/types"
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/client"
 
 	"github.com/streamtest/streamtest/stream"
 )
@@ -111,7 +110,7 @@ func (e *Env) Start(ctx context.Context, cmd *stream.Command) (stream.Process, e
 		running: make(chan struct{}),
 	}
 	argv := append([]string{"/bin/sh", "-c", wrapper, "streamtest-wrapper", gateArg(cmd.Gated), dir, p.token}, cmd.Args...)
-	created, err := eng.cli.ContainerExecCreate(ctx, id, container.ExecOptions{
+	created, err := eng.cli.ExecCreate(ctx, id, client.ExecCreateOptions{
 		AttachStdin:  true,
 		AttachStdout: true,
 		AttachStderr: true,
@@ -123,9 +122,11 @@ func (e *Env) Start(ctx context.Context, cmd *stream.Command) (stream.Process, e
 		return nil, e.execErr(err)
 	}
 	p.execID = created.ID
-	if p.hj, err = eng.cli.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{}); err != nil {
+	attached, err := eng.cli.ExecAttach(ctx, created.ID, client.ExecAttachOptions{})
+	if err != nil {
 		return nil, e.execErr(err)
 	}
+	p.hj = attached.HijackedResponse
 	if err := e.procs.Add(p); err != nil {
 		p.hj.Close()
 		return nil, err
@@ -207,14 +208,16 @@ type notExist struct{}
 func (notExist) Error() string        { return "not found in the container" }
 func (notExist) Is(target error) bool { return target == fs.ErrNotExist }
 
-// execErr words a failed exec call, saying when the container is gone.
+// execErr words a failed exec call, saying when the container is gone. It
+// asks the engine rather than reading its message, whose words differ:
+// Docker's "container X is not running", Podman's "can only create exec
+// sessions on running containers: container state improper" or a 409 to
+// the attach.
 func (e *Env) execErr(err error) error {
-	if isGone(err) {
-		ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
-		defer cancel()
-		if serr := e.containerState(ctx, 0); serr != nil {
-			return e.fail(serr)
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
+	defer cancel()
+	if serr := e.containerState(ctx, 0); serr != nil && e.gone.Load() {
+		return e.fail(serr)
 	}
 	return e.fail(err)
 }
@@ -226,7 +229,7 @@ type process struct {
 	env    *Env
 	eng    *engine
 	execID string
-	hj     types.HijackedResponse
+	hj     client.HijackedResponse
 	stdin  io.Reader
 	gated  bool
 	token  string // the block's end marker and tag (tagVar)
@@ -358,7 +361,7 @@ func (p *process) outcome(copyErr error) (stream.Exit, error) {
 // reported running for a moment after its output ended.
 func (p *process) execStatus(ctx context.Context) (int, error) {
 	for {
-		ins, err := p.eng.cli.ContainerExecInspect(ctx, p.execID)
+		ins, err := p.eng.cli.ExecInspect(ctx, p.execID, client.ExecInspectOptions{})
 		if err != nil {
 			return 0, err
 		}
@@ -472,13 +475,13 @@ func (e *Env) run(ctx context.Context, argv []string) error {
 	if eng == nil || id == "" {
 		return errors.New("no container")
 	}
-	created, err := eng.cli.ContainerExecCreate(ctx, id, container.ExecOptions{
+	created, err := eng.cli.ExecCreate(ctx, id, client.ExecCreateOptions{
 		AttachStdout: true, AttachStderr: true, Cmd: argv,
 	})
 	if err != nil {
 		return err
 	}
-	hj, err := eng.cli.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
+	hj, err := eng.cli.ExecAttach(ctx, created.ID, client.ExecAttachOptions{})
 	if err != nil {
 		return err
 	}
@@ -487,7 +490,7 @@ func (e *Env) run(ctx context.Context, argv []string) error {
 	if _, err := stdcopy.StdCopy(&out, &out, hj.Reader); err != nil {
 		return err
 	}
-	ins, err := eng.cli.ContainerExecInspect(ctx, created.ID)
+	ins, err := eng.cli.ExecInspect(ctx, created.ID, client.ExecInspectOptions{})
 	if err != nil {
 		return err
 	}

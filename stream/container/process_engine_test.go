@@ -21,9 +21,10 @@ import (
 // TestEngineStartErrors: a missing program, a program that is not
 // executable and a missing directory are errors of Start, gated or not,
 // and leave no process.
-func TestEngineStartErrors(t *testing.T) {
-	needEngine(t)
-	env := newEnv(t, "1", nil)
+func TestEngineStartErrors(t *testing.T) { onEngines(t, testEngineStartErrors) }
+
+func testEngineStartErrors(t *testing.T, eng *testEngine) {
+	env := eng.newEnv(t, "1", nil)
 	ctx := context.Background()
 	dir := t.TempDir()
 	must(t, os.WriteFile(filepath.Join(dir, "plain"), []byte("#!/bin/sh\necho ran\n"), 0o644))
@@ -64,9 +65,10 @@ func TestEngineStartErrors(t *testing.T) {
 
 // TestEngineStdinStreamed: the program reads what was written so far
 // before the input ends.
-func TestEngineStdinStreamed(t *testing.T) {
-	needEngine(t)
-	env := newEnv(t, "1", nil)
+func TestEngineStdinStreamed(t *testing.T) { onEngines(t, testEngineStdinStreamed) }
+
+func testEngineStdinStreamed(t *testing.T, eng *testEngine) {
+	env := eng.newEnv(t, "1", nil)
 	for _, gated := range []bool{false, true} {
 		t.Run(map[bool]string{false: "plain", true: "gated"}[gated], func(t *testing.T) {
 			inR, inW := io.Pipe()
@@ -100,9 +102,10 @@ func TestEngineStdinStreamed(t *testing.T) {
 // margin for the engine) of the program's end although a background
 // process holds its stdout, and that process lives on until the stream
 // closes.
-func TestEngineBackgroundHoldsOutput(t *testing.T) {
-	needEngine(t)
-	env := newEnv(t, "1", nil)
+func TestEngineBackgroundHoldsOutput(t *testing.T) { onEngines(t, testEngineBackgroundHoldsOutput) }
+
+func testEngineBackgroundHoldsOutput(t *testing.T, eng *testEngine) {
+	env := eng.newEnv(t, "1", nil)
 	var out bytes.Buffer
 	start := time.Now()
 	p, err := env.Start(t.Context(), &stream.Command{
@@ -133,9 +136,10 @@ func TestEngineBackgroundHoldsOutput(t *testing.T) {
 
 // TestEngineSignals: any signal reaches the block's group; SIGSTOP and
 // SIGCONT too.
-func TestEngineSignals(t *testing.T) {
-	needEngine(t)
-	env := newEnv(t, "1", nil)
+func TestEngineSignals(t *testing.T) { onEngines(t, testEngineSignals) }
+
+func testEngineSignals(t *testing.T, eng *testEngine) {
+	env := eng.newEnv(t, "1", nil)
 	outR, outW := io.Pipe()
 	p, err := env.Start(t.Context(), &stream.Command{
 		Args:   []string{"/bin/sh", "-c", `trap 'echo usr1' USR1; trap 'echo usr2; exit 7' USR2; echo up; while :; do sleep 0.05; done`},
@@ -168,9 +172,10 @@ func TestEngineSignals(t *testing.T) {
 // TestEngineSignalAtTheGate: Signal on a gated process that was not
 // released closes the gate: the program never runs, and the process ends
 // as killed by that signal, never started.
-func TestEngineSignalAtTheGate(t *testing.T) {
-	needEngine(t)
-	env := newEnv(t, "1", nil)
+func TestEngineSignalAtTheGate(t *testing.T) { onEngines(t, testEngineSignalAtTheGate) }
+
+func testEngineSignalAtTheGate(t *testing.T, eng *testEngine) {
+	env := eng.newEnv(t, "1", nil)
 	p, err := env.Start(t.Context(), &stream.Command{Args: []string{"touch", "ran"}, Gated: true})
 	must(t, err)
 	must(t, p.Signal(syscall.SIGUSR1))
@@ -189,9 +194,10 @@ func TestEngineSignalAtTheGate(t *testing.T) {
 
 // TestEngineReleaseErrors: Release of a process that was not gated, or
 // twice, is an error.
-func TestEngineReleaseErrors(t *testing.T) {
-	needEngine(t)
-	env := newEnv(t, "1", nil)
+func TestEngineReleaseErrors(t *testing.T) { onEngines(t, testEngineReleaseErrors) }
+
+func testEngineReleaseErrors(t *testing.T, eng *testEngine) {
+	env := eng.newEnv(t, "1", nil)
 	p, err := env.Start(t.Context(), &stream.Command{Args: []string{"true"}})
 	must(t, err)
 	if err := p.Release(); err == nil {
@@ -201,9 +207,10 @@ func TestEngineReleaseErrors(t *testing.T) {
 }
 
 // TestEngineConcurrentStarts: blocks started at once on one stream all run.
-func TestEngineConcurrentStarts(t *testing.T) {
-	needEngine(t)
-	env := newEnv(t, "1", nil)
+func TestEngineConcurrentStarts(t *testing.T) { onEngines(t, testEngineConcurrentStarts) }
+
+func testEngineConcurrentStarts(t *testing.T, eng *testEngine) {
+	env := eng.newEnv(t, "1", nil)
 	must(t, env.Setup(t.Context()))
 	var wg sync.WaitGroup
 	for i := range 6 {
@@ -226,9 +233,10 @@ func TestEngineConcurrentStarts(t *testing.T) {
 
 // TestEngineCloseStopsBlocks: Close ends the running blocks (TERM first,
 // then KILL after the grace) and their Wait returns.
-func TestEngineCloseStopsBlocks(t *testing.T) {
-	needEngine(t)
-	env, err := New(stream.Config{ID: "1", Type: TypeName, Grace: 200 * time.Millisecond})
+func TestEngineCloseStopsBlocks(t *testing.T) { onEngines(t, testEngineCloseStopsBlocks) }
+
+func testEngineCloseStopsBlocks(t *testing.T, eng *testEngine) {
+	env, err := New(stream.Config{ID: "1", Type: TypeName, Params: eng.params(nil), Grace: 200 * time.Millisecond})
 	must(t, err)
 	t.Cleanup(func() { env.Close() })
 	ctx := t.Context()
@@ -251,11 +259,12 @@ func TestEngineCloseStopsBlocks(t *testing.T) {
 // TestEngineSendModes: modes are kept, read-only directories included,
 // through tar in the container and through the engine's upload; an
 // existing file is replaced and an existing directory merged into.
-func TestEngineSendModes(t *testing.T) {
-	needEngine(t)
+func TestEngineSendModes(t *testing.T) { onEngines(t, testEngineSendModes) }
+
+func testEngineSendModes(t *testing.T, eng *testEngine) {
 	for _, upload := range []bool{false, true} {
 		t.Run(map[bool]string{false: "tar", true: "upload"}[upload], func(t *testing.T) {
-			env := newEnv(t, "1", nil)
+			env := eng.newEnv(t, "1", nil)
 			ctx := t.Context()
 			must(t, env.Setup(ctx))
 			env.noTar.Store(upload)
@@ -287,9 +296,10 @@ func TestEngineSendModes(t *testing.T) {
 
 // TestEngineSignalTree: Signal reaches the block's whole tree, a child in
 // a session of its own included.
-func TestEngineSignalTree(t *testing.T) {
-	needEngine(t)
-	env := newEnv(t, "1", nil)
+func TestEngineSignalTree(t *testing.T) { onEngines(t, testEngineSignalTree) }
+
+func testEngineSignalTree(t *testing.T, eng *testEngine) {
+	env := eng.newEnv(t, "1", nil)
 	outR, outW := io.Pipe()
 	p, err := env.Start(t.Context(), &stream.Command{
 		Args:   []string{"/bin/sh", "-c", "sleep 1003 & setsid sleep 1004 & echo up; wait"},
@@ -312,9 +322,10 @@ func TestEngineSignalTree(t *testing.T) {
 // TestEngineStartWithUnreadOutput: Start returns although nobody reads
 // the program's stdout yet (the output shares one connection with the
 // wrapper's control lines).
-func TestEngineStartWithUnreadOutput(t *testing.T) {
-	needEngine(t)
-	env := newEnv(t, "1", nil)
+func TestEngineStartWithUnreadOutput(t *testing.T) { onEngines(t, testEngineStartWithUnreadOutput) }
+
+func testEngineStartWithUnreadOutput(t *testing.T, eng *testEngine) {
+	env := eng.newEnv(t, "1", nil)
 	outR, outW := io.Pipe()
 	p, err := env.Start(t.Context(), &stream.Command{Args: []string{"/bin/sh", "-c", "echo out; echo err >&2; exec sleep 1000"}, Stdout: outW})
 	must(t, err)
@@ -329,9 +340,10 @@ func TestEngineStartWithUnreadOutput(t *testing.T) {
 
 // TestEngineStartCancelled: a Start whose context has ended fails with
 // the context's error and leaves no process behind.
-func TestEngineStartCancelled(t *testing.T) {
-	needEngine(t)
-	env := newEnv(t, "1", nil)
+func TestEngineStartCancelled(t *testing.T) { onEngines(t, testEngineStartCancelled) }
+
+func testEngineStartCancelled(t *testing.T, eng *testEngine) {
+	env := eng.newEnv(t, "1", nil)
 	must(t, env.Setup(t.Context()))
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()

@@ -15,10 +15,7 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/network"
-	"github.com/docker/docker/client"
+	"github.com/moby/moby/client"
 
 	"github.com/streamtest/streamtest/stream/helper"
 )
@@ -215,9 +212,9 @@ func reaperMain(args []string) int {
 	rc := 0
 	for _, ep := range endpoints {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*engineTimeout)
-		cli, err := client.NewClientWithOpts(client.FromEnv, client.WithHost(ep), client.WithAPIVersionNegotiation())
+		cli, err := client.New(client.FromEnv, client.WithHost(ep))
 		if err == nil {
-			_, err = Sweep(ctx, cli, filters.Arg("label", LabelRun+"="+run))
+			_, err = Sweep(ctx, cli, LabelRun+"="+run)
 		}
 		cancel()
 		if err != nil {
@@ -238,19 +235,20 @@ func sweepDead(ctx context.Context, cli client.APIClient) { _, _ = SweepDead(ctx
 // do its work (the machine rebooted, the engine was down, the reaper was
 // killed too); `streamtest lab sweep` runs it as well.
 func SweepDead(ctx context.Context, cli client.APIClient) (int, error) {
-	cs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", LabelOwnerPID))})
+	owned := make(client.Filters).Add("label", LabelOwnerPID)
+	cs, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: owned})
 	if err != nil {
 		return 0, err
 	}
 	dead := map[string]bool{}
-	for _, c := range cs {
+	for _, c := range cs.Items {
 		if !ownerAlive(c.Labels) {
 			dead[c.Labels[LabelRun]] = true
 		}
 	}
-	ns, err := cli.NetworkList(ctx, network.ListOptions{Filters: filters.NewArgs(filters.Arg("label", LabelOwnerPID))})
+	ns, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: owned})
 	if err == nil {
-		for _, n := range ns {
+		for _, n := range ns.Items {
 			if !ownerAlive(n.Labels) {
 				dead[n.Labels[LabelRun]] = true
 			}
@@ -260,7 +258,7 @@ func SweepDead(ctx context.Context, cli client.APIClient) (int, error) {
 	var errs []error
 	for run := range dead {
 		if run != "" && run != RunID() {
-			k, err := Sweep(ctx, cli, filters.Arg("label", LabelRun+"="+run))
+			k, err := Sweep(ctx, cli, LabelRun+"="+run)
 			n += k
 			errs = append(errs, err)
 		}
@@ -268,23 +266,24 @@ func SweepDead(ctx context.Context, cli client.APIClient) (int, error) {
 	return n, errors.Join(errs...)
 }
 
-// Sweep force-removes every container, then every network, that matches
-// all of the label filters given (none: everything labelled LabelRun), and
-// returns how many objects it removed. It is what the reaper, the start-up
-// sweep and `streamtest lab down` use.
-func Sweep(ctx context.Context, cli client.APIClient, match ...filters.KeyValuePair) (int, error) {
-	if len(match) == 0 {
-		match = []filters.KeyValuePair{filters.Arg("label", LabelRun)}
+// Sweep force-removes every container, then every network, that carries
+// all of the labels given, each "key" or "key=value" (none: everything
+// labelled LabelRun), and returns how many objects it removed. It is what
+// the reaper, the start-up sweep and `streamtest lab down` use.
+func Sweep(ctx context.Context, cli client.APIClient, labels ...string) (int, error) {
+	if len(labels) == 0 {
+		labels = []string{LabelRun}
 	}
-	f := filters.NewArgs(match...)
+	// The engine matches the objects that carry every label of the term.
+	f := make(client.Filters).Add("label", labels...)
 	n := 0
 	var firstErr error
-	cs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+	cs, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
 		return 0, err
 	}
-	for _, c := range cs {
-		err := cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	for _, c := range cs.Items {
+		_, err := cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 		switch {
 		case err == nil:
 			n++
@@ -292,12 +291,12 @@ func Sweep(ctx context.Context, cli client.APIClient, match ...filters.KeyValueP
 			firstErr = err
 		}
 	}
-	ns, err := cli.NetworkList(ctx, network.ListOptions{Filters: f})
+	ns, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
 	if err != nil {
 		return n, err
 	}
-	for _, nw := range ns {
-		err := cli.NetworkRemove(ctx, nw.ID)
+	for _, nw := range ns.Items {
+		_, err := cli.NetworkRemove(ctx, nw.ID, client.NetworkRemoveOptions{})
 		switch {
 		case err == nil:
 			n++

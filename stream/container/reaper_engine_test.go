@@ -11,9 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/network"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
 
 	"github.com/streamtest/streamtest/stream"
 )
@@ -24,10 +23,12 @@ const crashEnv = "STREAMTEST_CONTAINER_CRASH_CHILD"
 // container streams (one on a private network) and sleeps; it kills that
 // binary with SIGKILL and checks that its reaper removes the containers and
 // the network within 15 s.
-func TestEngineReaperAfterSIGKILL(t *testing.T) {
-	cli := needEngine(t)
+func TestEngineReaperAfterSIGKILL(t *testing.T) { onEngines(t, testEngineReaperAfterSIGKILL) }
+
+func testEngineReaperAfterSIGKILL(t *testing.T, eng *testEngine) {
+	cli := eng.cli
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), crashEnv+"=1")
+	cmd.Env = append(os.Environ(), crashEnv+"=1", "DOCKER_HOST="+eng.endpoint)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	must(t, err)
@@ -49,27 +50,27 @@ func TestEngineReaperAfterSIGKILL(t *testing.T) {
 		}
 	}()
 	ctx := context.Background()
-	f := filters.NewArgs(filters.Arg("label", LabelRun+"="+run))
-	cs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+	f := make(client.Filters).Add("label", LabelRun+"="+run)
+	cs, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	must(t, err)
-	if len(cs) != 2 {
-		t.Fatalf("the child's run %s has %d containers, want 2", run, len(cs))
+	if len(cs.Items) != 2 {
+		t.Fatalf("the child's run %s has %d containers, want 2", run, len(cs.Items))
 	}
 	must(t, cmd.Process.Signal(os.Kill))
 	killed := time.Now()
 	_ = cmd.Wait()
 	for {
-		cs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+		cs, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 		must(t, err)
-		ns, err := cli.NetworkList(ctx, networkListOptions(f))
+		ns, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
 		must(t, err)
-		if len(cs) == 0 && len(ns) == 0 {
+		if len(cs.Items) == 0 && len(ns.Items) == 0 {
 			t.Logf("run %s removed %v after SIGKILL", run, time.Since(killed).Round(time.Millisecond))
 			return
 		}
 		if time.Since(killed) > 15*time.Second {
-			Sweep(ctx, cli, filters.Arg("label", LabelRun+"="+run))
-			t.Fatalf("15 s after SIGKILL: %d containers and %d networks of run %s are left", len(cs), len(ns), run)
+			Sweep(ctx, cli, LabelRun+"="+run)
+			t.Fatalf("15 s after SIGKILL: %d containers and %d networks of run %s are left", len(cs.Items), len(ns.Items), run)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -100,8 +101,10 @@ func crashChild() int {
 
 // TestEngineStartupSweep checks that the sweep removes what a dead process
 // on this machine left behind, and keeps what a live process owns.
-func TestEngineStartupSweep(t *testing.T) {
-	cli := needEngine(t)
+func TestEngineStartupSweep(t *testing.T) { onEngines(t, testEngineStartupSweep) }
+
+func testEngineStartupSweep(t *testing.T, eng *testEngine) {
+	cli := eng.cli
 	ctx := context.Background()
 	dead := exec.Command("true")
 	must(t, dead.Run())
@@ -109,9 +112,9 @@ func TestEngineStartupSweep(t *testing.T) {
 	host, _ := os.Hostname()
 	mk := func(run string, pid int, start string) string {
 		l := map[string]string{LabelRun: run, LabelOwnerPID: strconv.Itoa(pid), LabelOwnerHost: host, LabelOwnerStart: start, LabelStream: "sweep"}
-		c, err := cli.ContainerCreate(ctx, &container.Config{Image: DefaultImage, Labels: l, Cmd: []string{"true"}}, nil, nil, nil, "")
+		c, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: &container.Config{Image: DefaultImage, Labels: l, Cmd: []string{"true"}}})
 		must(t, err)
-		t.Cleanup(func() { cli.ContainerRemove(context.Background(), c.ID, container.RemoveOptions{Force: true}) })
+		t.Cleanup(func() { cli.ContainerRemove(context.Background(), c.ID, client.ContainerRemoveOptions{Force: true}) })
 		return c.ID
 	}
 	gone := mk("sweeptest-dead", deadPID, "")
@@ -122,11 +125,9 @@ func TestEngineStartupSweep(t *testing.T) {
 		id   string
 		want bool
 	}{{gone, false}, {reused, false}, {alive, true}} {
-		_, err := cli.ContainerInspect(ctx, c.id)
+		_, err := cli.ContainerInspect(ctx, c.id, client.ContainerInspectOptions{})
 		if there := err == nil; there != c.want {
 			t.Errorf("container %.12s: there = %v, want %v (%v)", c.id, there, c.want, err)
 		}
 	}
 }
-
-func networkListOptions(f filters.Args) network.ListOptions { return network.ListOptions{Filters: f} }

@@ -11,8 +11,8 @@ import (
 	"path"
 	"strings"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/client"
 
 	"github.com/streamtest/streamtest/stream/sendtree"
 )
@@ -44,7 +44,7 @@ func (e *Env) Send(ctx context.Context, local, remote string) error {
 		pr, pw := io.Pipe()
 		done := make(chan error, 1)
 		go func() {
-			err := eng.cli.CopyToContainer(ctx, id, "/", pr, container.CopyToContainerOptions{})
+			_, err := eng.cli.CopyToContainer(ctx, id, client.CopyToContainerOptions{DestinationPath: "/", Content: pr})
 			pr.CloseWithError(err)
 			if err != nil {
 				err = e.execErr(err)
@@ -83,13 +83,13 @@ func (e *Env) untar(ctx context.Context, mkdirs []string) (io.WriteCloser, func(
 	eng, id := e.eng, e.id
 	e.mu.Unlock()
 	argv := append([]string{"/bin/sh", "-c", untarScript, "streamtest-untar"}, mkdirs...)
-	created, err := eng.cli.ContainerExecCreate(ctx, id, container.ExecOptions{
+	created, err := eng.cli.ExecCreate(ctx, id, client.ExecCreateOptions{
 		AttachStdin: true, AttachStdout: true, AttachStderr: true, Cmd: argv,
 	})
 	if err != nil {
 		return nil, nil, e.execErr(err)
 	}
-	hj, err := eng.cli.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
+	hj, err := eng.cli.ExecAttach(ctx, created.ID, client.ExecAttachOptions{})
 	if err != nil {
 		return nil, nil, e.execErr(err)
 	}
@@ -106,7 +106,7 @@ func (e *Env) untar(ctx context.Context, mkdirs []string) (io.WriteCloser, func(
 		if err := <-outDone; err != nil {
 			return e.execErr(err)
 		}
-		ins, err := eng.cli.ContainerExecInspect(ctx, created.ID)
+		ins, err := eng.cli.ExecInspect(ctx, created.ID, client.ExecInspectOptions{})
 		switch {
 		case err != nil:
 			return e.execErr(err)

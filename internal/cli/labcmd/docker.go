@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/docker/docker/client"
+	"github.com/moby/moby/client"
 
 	"github.com/streamtest/streamtest/lab/dockerlab"
 	"github.com/streamtest/streamtest/stream/container"
@@ -109,5 +109,5 @@ func imageCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 }
 
 func dockerClient() (*client.Client, error) {
-	return client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	return client.New(client.FromEnv)
 }
