@@ -274,9 +274,10 @@ func lastCount(st *streamtest.Stream) int {
 	return n
 }
 
-// findMarked waits until a process on this machine has mark as an
-// argument and returns its pid. Streams on this machine (local, the netns
-// lab's hosts, containers of a local engine) have their processes here.
+// findMarked waits until a process on this machine runs `sh -c SCRIPT
+// mark` and returns its pid (a wrapper that runs it has more arguments).
+// Streams on this machine (local, the netns lab's hosts, containers of a
+// local engine) have their processes here.
 func findMarked(t testing.TB, mark string) int {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -287,11 +288,10 @@ func findMarked(t testing.TB, mark string) int {
 			if err != nil {
 				continue
 			}
-			for _, arg := range strings.Split(string(data), "\x00") {
-				if arg == mark {
-					pid, _ := strconv.Atoi(filepath.Base(d))
-					return pid
-				}
+			args := strings.Split(strings.TrimSuffix(string(data), "\x00"), "\x00")
+			if len(args) == 4 && args[1] == "-c" && args[3] == mark {
+				pid, _ := strconv.Atoi(filepath.Base(d))
+				return pid
 			}
 		}
 		if time.Now().After(deadline) {
