@@ -91,8 +91,8 @@ func checkGroupPauseAndKill(t *testing.T, g *streamtest.Group) {
 	}
 	g.Signal(syscall.SIGSTOP)
 	for _, p := range pids {
-		waitState(t, p[0], "stopped (T)", stoppedState)
-		waitState(t, p[1], "stopped (T)", stoppedState)
+		waitPaused(t, p[0])
+		waitPaused(t, p[1])
 	}
 	paused := map[string]int{}
 	for _, st := range g.Streams() {

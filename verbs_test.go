@@ -328,8 +328,36 @@ func waitState(t testing.TB, pid int, what string, ok func(byte) bool) {
 	}
 }
 
-func stoppedState(c byte) bool { return c == 'T' }
-func movingState(c byte) bool  { return c != 'T' && c != 0 }
+func movingState(c byte) bool { return c != 'T' && c != 0 }
+
+// waitPaused waits until pid is stopped: in state 'T', or in 'D' waiting
+// for a vforked child that is stopped (a shell that vforks, as dash does,
+// cannot stop until its child has run its program; the stop is pending).
+func waitPaused(t testing.TB, pid int) {
+	t.Helper()
+	paused := func() bool {
+		switch procState(pid) {
+		case 'T':
+			return true
+		case 'D':
+			children := childrenOf(pid)
+			for _, c := range children {
+				if procState(c) != 'T' {
+					return false
+				}
+			}
+			return len(children) > 0
+		}
+		return false
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for !paused() {
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d is in state %q (children %v), never stopped", pid, procState(pid), childrenOf(pid))
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
 
 // checkPauseAndKill pauses a counter on st with SIGSTOP, resumes it with
 // SIGCONT and kills it, watching its process from this machine.
@@ -346,7 +374,7 @@ func checkPauseAndKill(t *testing.T, st *streamtest.Stream) {
 	}
 
 	st.Signal(syscall.SIGSTOP)
-	waitState(t, pid, "stopped (T)", stoppedState)
+	waitPaused(t, pid)
 	paused := lastCount(st)
 	if o := st.Outcome(); !st.Active() || o.Stopped != streamtest.NotStopped || !o.Ended.IsZero() {
 		t.Errorf("a paused block's outcome %+v, active %v: want it running, not stopped", o, st.Active())
@@ -386,10 +414,10 @@ func TestSignalPausesAndResumes(t *testing.T) {
 	pid := findMarked(t, mark)
 	waitOutput(t, st, "1\n")
 	st.Signal(syscall.SIGSTOP)
-	waitState(t, pid, "stopped (T)", stoppedState)
+	waitPaused(t, pid)
 	// The whole tree is paused: the shell's sleep too, when one runs.
 	for _, child := range childrenOf(pid) {
-		waitState(t, child, "stopped (T)", stoppedState)
+		waitPaused(t, child)
 	}
 	paused := lastCount(st)
 	if o := st.Outcome(); !st.Active() || o.Stopped != streamtest.NotStopped || !o.Ended.IsZero() {
