@@ -14,14 +14,15 @@ import (
 )
 
 // The verbs' benchmarks run on each type: local streams, the netns lab's
-// hosts (remote; STREAMTEST_LAB) and containers of the Docker Engine, each
-// skipped when missing. By hand:
+// hosts (remote; STREAMTEST_LAB), containers of the Docker Engine and
+// sandboxes (bubblewrap), each skipped when missing. By hand:
 //
 //	STREAMTEST_LAB=/path/to/.lab go test -run '^$' -bench 'Kill|SignalStop|GroupSend' -benchtime 20x .
 func onEachType(b *testing.B, f func(b *testing.B, s *streamtest.Manager)) {
 	b.Run("local", func(b *testing.B) { f(b, localStreams(b)) })
 	b.Run("remote", func(b *testing.B) { f(b, labStreams(b)) })
 	b.Run("container", func(b *testing.B) { f(b, containerStreams(b)) })
+	b.Run("sandbox", func(b *testing.B) { f(b, sandboxStreams(b)) })
 }
 
 // BenchmarkKill kills a running `sleep`: from the call to its Outcome

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -45,6 +46,19 @@ func containerStreams(t testing.TB) *streamtest.Manager {
 	return streamtest.For(t, streamtest.IgnoreEnvironment(), streamtest.ParamsFile(p), streamtest.Strict())
 }
 
+// sandboxStreams returns a manager whose streams 1-4 are sandboxes,
+// skipping (failing in CI) without bubblewrap.
+func sandboxStreams(t testing.TB) *streamtest.Manager {
+	t.Helper()
+	_, err := exec.LookPath("bwrap")
+	testenv.Need(t, err == nil, "bubblewrap (bwrap)", "apt-get install bubblewrap")
+	p := filepath.Join(t.TempDir(), "sandboxes.yaml")
+	if err := os.WriteFile(p, []byte("streams:\n  - 1: {type: sandbox}\n  - 2: {type: sandbox}\n  - 3: {type: sandbox}\n  - 4: {type: sandbox}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return streamtest.For(t, streamtest.IgnoreEnvironment(), streamtest.ParamsFile(p), streamtest.Strict())
+}
+
 func needDocker(t testing.TB) {
 	t.Helper()
 	cli, err := client.New(client.FromEnv)
@@ -77,13 +91,22 @@ func TestKillAndPauseInContainers(t *testing.T) {
 	t.Run("group", func(t *testing.T) { checkGroupPauseAndKill(t, s.Range(2, 4)) })
 }
 
+// TestKillAndPauseInSandboxes is TestKillAndPauseOnTheLab on sandbox
+// streams (bubblewrap).
+func TestKillAndPauseInSandboxes(t *testing.T) {
+	s := sandboxStreams(t)
+	t.Run("stream", func(t *testing.T) { checkPauseAndKill(t, s.At(1)) })
+	t.Run("group", func(t *testing.T) { checkGroupPauseAndKill(t, s.Range(2, 4)) })
+}
+
 // checkGroupPauseAndKill pauses every member's counter at once, resumes
-// them and kills them, each a tree with a child that ignores SIGTERM.
+// them and kills them, each a tree with a child that ignores SIGTERM in a
+// session of its own.
 func checkGroupPauseAndKill(t *testing.T, g *streamtest.Group) {
 	t.Helper()
 	base := fmt.Sprintf("streamtest-counter-%d-", time.Now().UnixNano())
 	g.RunEach(func(st *streamtest.Stream) code.Block {
-		return code.Exec("sh", "-c", `trap '' TERM; sh -c 'while :; do sleep 1; done' "$0-child" & i=0; while :; do i=$((i+1)); echo $i; sleep 0.01; done`, base+st.ID())
+		return code.Exec("sh", "-c", `trap '' TERM; setsid sh -c 'while :; do sleep 1; done' "$0-child" & i=0; while :; do i=$((i+1)); echo $i; sleep 0.01; done`, base+st.ID())
 	})
 	pids := map[string][]int{}
 	for _, st := range g.Streams() {

@@ -693,3 +693,21 @@ func TestKillAndSignalFailuresNameTheStreamOnce(t *testing.T) {
 		t.Errorf("group TryKill: %v, want %q", err, want)
 	}
 }
+
+// TestKillDuringSetUp kills a block whose stream is still being set up:
+// the set-up is abandoned and the program never runs.
+func TestKillDuringSetUp(t *testing.T) {
+	gate := make(chan struct{}) // never opened: the set-up ends only when cancelled
+	registerSlow(t, "slowkill", gate)
+	s := streamtest.For(t, streamtest.IgnoreEnvironment(), streamtest.ParamsFile(writeParams(t, "streams:\n  - 1: {type: slowkill}\n")))
+	st := s.At(1)
+	st.Run(code.Exec("sleep", "100"))
+	st.Kill()
+	o := st.Outcome()
+	if o.Stopped != streamtest.Killed || o.Exited || o.Err != nil || o.Ended.IsZero() {
+		t.Errorf("outcome %+v, want killed by the test before it ran, no error", o)
+	}
+	if line := lineOf(s.String(), "1"); !strings.Contains(line, "stopped") || !strings.Contains(line, "did not run, killed by the test (SIGKILL)") {
+		t.Errorf("summary line %q", line)
+	}
+}
