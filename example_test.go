@@ -86,3 +86,39 @@ func ExampleStream_TryRun() {
 	// Output:
 	// true
 }
+
+func ExampleGroup_RunEach() {
+	sess := streamtest.NewSession("ExampleGroup_RunEach")
+	defer sess.Close()
+	s := streamtest.For(sess, streamtest.IgnoreEnvironment())
+
+	// Each member runs its own block; all start at one instant.
+	role := map[string]string{"1": "leader", "2": "follower", "3": "follower"}
+	g := s.Range(1, 3)
+	g.RunEach(func(st *streamtest.Stream) code.Block {
+		return code.Exec("echo", "stream "+st.ID()+" is the "+role[st.ID()])
+	}, streamtest.Synchronized(), streamtest.Wait())
+	for _, st := range g.Streams() {
+		fmt.Print(st.Output().Stdout())
+	}
+	fmt.Println("success:", g.Success())
+	// Output:
+	// stream 1 is the leader
+	// stream 2 is the follower
+	// stream 3 is the follower
+	// success: true
+}
+
+func ExampleStream_Kill() {
+	sess := streamtest.NewSession("ExampleStream_Kill")
+	defer sess.Close()
+	s := streamtest.For(sess, streamtest.IgnoreEnvironment())
+
+	st := s.At(1)
+	st.Run(code.Exec("sleep", "100"))
+	st.Kill() // SIGKILL to the whole tree; returns once the block has ended
+	o := st.Outcome()
+	fmt.Println(o.Stopped == streamtest.Killed, o.StopMessage(), o.Success)
+	// Output:
+	// true killed by the test (SIGKILL) false
+}

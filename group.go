@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/streamtest/streamtest/code"
@@ -35,13 +36,89 @@ func (g *Group) IDs() []string {
 // ready, unless Synchronized is given: then all start at one instant. With
 // Wait, Run returns when every member's block has ended. Infrastructure
 // failures fail the test, naming each stream; TryRun returns them instead.
+// RunEach runs a block of each member's own.
 func (g *Group) Run(block code.Block, opts ...RunOption) {
+	g.m.t.Helper()
+	g.runBlocks(g.same(block), opts)
+}
+
+// TryRun is Run for code that handles infrastructure failures itself; see
+// Stream.TryRun. Errors of several members are joined.
+func (g *Group) TryRun(block code.Block, opts ...RunOption) error {
+	return g.tryRunBlocks(g.same(block), opts)
+}
+
+// RunEach is Run with a block chosen per member: choose is called once for
+// each member, in order, on the test's goroutine, before anything starts,
+// and returns the block that member runs. Every option applies as to Run:
+// with Synchronized, every member gets ready at its gate with its own
+// block and all are released at one instant. Each member's Output, summary
+// line and report bar are its own block's.
+//
+//	// Two clients, each against its own server, start at one instant.
+//	server := map[string]*streamtest.Stream{"3": s.At(1), "4": s.At(2)}
+//	s.Range(3, 4).RunEach(func(st *streamtest.Stream) code.Block {
+//		return code.Exec("client", "--server", server[st.ID()].Host())
+//	}, streamtest.Synchronized())
+//
+// A function, rather than a map of blocks by id, gives every member a block
+// by construction, fits a named group whose members the test does not list,
+// and lets the block depend on the member (its id, its Host, its type). A
+// nil block is an error naming the member, and then no member is started.
+func (g *Group) RunEach(choose func(st *Stream) code.Block, opts ...RunOption) {
+	g.m.t.Helper()
+	blocks, err := g.choose(choose)
+	if err != nil {
+		g.m.t.Errorf("streamtest: %v", err)
+		return
+	}
+	g.runBlocks(blocks, opts)
+}
+
+// TryRunEach is RunEach for code that handles infrastructure failures
+// itself; see TryRun. A nil block is returned as an error, and nothing is
+// started.
+func (g *Group) TryRunEach(choose func(st *Stream) code.Block, opts ...RunOption) error {
+	blocks, err := g.choose(choose)
+	if err != nil {
+		return err
+	}
+	return g.tryRunBlocks(blocks, opts)
+}
+
+// same is block for every member.
+func (g *Group) same(block code.Block) []code.Block {
+	blocks := make([]code.Block, len(g.members))
+	for i := range blocks {
+		blocks[i] = block
+	}
+	return blocks
+}
+
+// choose asks choose for every member's block; a nil block is an error
+// naming the member.
+func (g *Group) choose(choose func(st *Stream) code.Block) ([]code.Block, error) {
+	if choose == nil {
+		return nil, fmt.Errorf("RunEach on streams %s: nil function to choose the blocks", g.label())
+	}
+	blocks := make([]code.Block, len(g.members))
+	var errs []error
+	for i, s := range g.members {
+		blocks[i] = choose(s)
+		if blocks[i] == nil {
+			errs = append(errs, s.error("run", errors.New("RunEach's function gave no block (nil) for this stream, so no member of the group was started")))
+		}
+	}
+	return blocks, errors.Join(errs...)
+}
+
+func (g *Group) runBlocks(blocks []code.Block, opts []RunOption) {
 	g.m.t.Helper()
 	o := collectRun(opts)
 	// With Wait, the members' failures are reported here, on the test's
 	// goroutine, so that they name the test's line; without, each member
 	// reports its own when it ends.
-	runs, err := g.start(block, o, !o.wait)
+	runs, err := g.start(blocks, o, !o.wait)
 	if err != nil {
 		g.m.t.Errorf("streamtest: %v", err)
 	}
@@ -54,11 +131,9 @@ func (g *Group) Run(block code.Block, opts ...RunOption) {
 	}
 }
 
-// TryRun is Run for code that handles infrastructure failures itself; see
-// Stream.TryRun. Errors of several members are joined.
-func (g *Group) TryRun(block code.Block, opts ...RunOption) error {
+func (g *Group) tryRunBlocks(blocks []code.Block, opts []RunOption) error {
 	o := collectRun(opts)
-	if _, err := g.start(block, o, false); err != nil {
+	if _, err := g.start(blocks, o, false); err != nil {
 		return err
 	}
 	if o.wait {
@@ -67,17 +142,18 @@ func (g *Group) TryRun(block code.Block, opts ...RunOption) error {
 	return nil
 }
 
-// start claims a run of block on every member and starts them; with
-// o.wait, it returns once they have ended. It returns the runs it claimed.
-func (g *Group) start(block code.Block, o runOptions, report bool) ([]*run, error) {
+// start claims a run of each member's block (blocks[i] for member i) and
+// starts them; with o.wait, it returns once they have ended. It returns the
+// runs it claimed.
+func (g *Group) start(blocks []code.Block, o runOptions, report bool) ([]*run, error) {
 	if len(g.members) == 0 {
 		return nil, errors.New("run on an empty group of streams")
 	}
 	var runs []*run
 	if !o.sync {
 		var errs []error
-		for _, s := range g.members {
-			r, err := s.claim(block, o, report)
+		for i, s := range g.members {
+			r, err := s.claim(blocks[i], o, report)
 			if err != nil {
 				errs = append(errs, err)
 				continue
@@ -99,8 +175,8 @@ func (g *Group) start(block code.Block, o runOptions, report bool) ([]*run, erro
 				g.label(), s.id, ErrBusy, r.block.Kind(), r.block.String())
 		}
 	}
-	for _, s := range g.members {
-		r, err := s.claim(block, o, report)
+	for i, s := range g.members {
+		r, err := s.claim(blocks[i], o, report)
 		if err != nil {
 			for _, c := range runs {
 				c.finish(err)
@@ -206,8 +282,12 @@ func releaseAll(runs []*run) {
 		r.released = released
 		r.mu.Unlock()
 		if err := proc.Release(); err != nil {
-			failed[r] = r.s.error("synchronize", err)
+			if r.stoppedBy() == NotStopped {
+				failed[r] = r.s.error("synchronize", err)
+			}
+			continue // stopped (killed) at its gate: it ends so
 		}
+		r.markRunning()
 	}
 	for _, r := range runs {
 		if err, bad := failed[r]; bad {
@@ -271,6 +351,64 @@ func (g *Group) Terminate() {
 	if err := errors.Join(errs...); err != nil {
 		g.m.t.Errorf("streamtest: %v", err)
 	}
+}
+
+// Kill kills every member's running block at once, in parallel; see
+// Stream.Kill. Every member must have a running block: the errors of those
+// that have none, or could not be signalled, name each member, are joined
+// and fail the test; TryKill returns them instead.
+func (g *Group) Kill() {
+	g.m.t.Helper()
+	if err := g.TryKill(); err != nil {
+		g.m.t.Errorf("streamtest: %v", err)
+	}
+}
+
+// TryKill is Kill for code that handles failures itself.
+func (g *Group) TryKill() error { return g.each("kill", (*Stream).TryKill) }
+
+// Signal sends sig to every member's running block, in parallel; see
+// Stream.Signal. Errors are as Kill's; TrySignal returns them instead.
+func (g *Group) Signal(sig syscall.Signal) {
+	g.m.t.Helper()
+	if err := g.TrySignal(sig); err != nil {
+		g.m.t.Errorf("streamtest: %v", err)
+	}
+}
+
+// TrySignal is Signal for code that handles failures itself.
+func (g *Group) TrySignal(sig syscall.Signal) error {
+	return g.each("signal", func(s *Stream) error { return s.TrySignal(sig) })
+}
+
+// Send copies a local file or directory to every member, in parallel; see
+// Stream.Send. The failures name each member, are joined and fail the
+// test; TrySend returns them instead.
+func (g *Group) Send(local, remote string) {
+	g.m.t.Helper()
+	if err := g.TrySend(local, remote); err != nil {
+		g.m.t.Errorf("streamtest: %v", err)
+	}
+}
+
+// TrySend is Send for code that handles failures itself.
+func (g *Group) TrySend(local, remote string) error {
+	return g.each("send", func(s *Stream) error { return s.TrySend(local, remote) })
+}
+
+// each calls f on every member in parallel and joins the errors, in the
+// members' order.
+func (g *Group) each(op string, f func(*Stream) error) error {
+	if len(g.members) == 0 {
+		return errors.New(op + " on an empty group of streams")
+	}
+	errs := make([]error, len(g.members))
+	var wg sync.WaitGroup
+	for i, s := range g.members {
+		wg.Go(func() { errs[i] = f(s) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // Active reports whether any member's block is running.

@@ -57,10 +57,16 @@ func (o Outcome) Duration() time.Duration {
 }
 
 // StopMessage says why the block was stopped, "" if it was not:
-// "terminated", "timed out after 5s", "the test ended".
+// "terminated", "timed out after 5s", "the test ended", "killed by the
+// test (SIGKILL)", "signalled by the test (SIGTERM)".
 func (o Outcome) StopMessage() string {
-	if o.Stopped == TimedOut && o.Timeout > 0 {
+	switch {
+	case o.Stopped == TimedOut && o.Timeout > 0:
 		return "timed out after " + o.Timeout.String()
+	case o.Stopped == Killed:
+		return "killed by the test (SIGKILL)"
+	case o.Stopped == Signalled && o.Exited && o.Exit.Signal != 0:
+		return "signalled by the test (" + stream.SignalName(o.Exit.Signal) + ")"
 	}
 	return o.Stopped.String()
 }
@@ -85,9 +91,31 @@ const (
 	TimedOut
 	// TestEnded: the test (or the session) ended while the block ran.
 	TestEnded
+	// Killed: the test called Kill (or sent SIGKILL with Signal, and the
+	// block died of it): a crash the test caused, not a failure of the
+	// block.
+	Killed
+	// Signalled: the block died of a signal other than SIGKILL that the
+	// test sent with Signal (SIGTERM, SIGINT...). A block that handles the
+	// signal and exits by itself is not Signalled: its exit status says
+	// how it ended.
+	Signalled
 )
 
-// String names the reason: "", "terminated", "timed out", "the test ended".
+// ByTest reports whether the test stopped the block on purpose
+// (Terminate, Kill, Signal, or its own end) rather than the block failing
+// or timing out. Success is false for such a block, since it did not end as
+// expected, but summaries and reports show it as stopped, not failed.
+func (r StopReason) ByTest() bool {
+	switch r {
+	case Terminated, TestEnded, Killed, Signalled:
+		return true
+	}
+	return false
+}
+
+// String names the reason: "", "terminated", "timed out", "the test
+// ended", "killed by the test", "signalled by the test".
 func (r StopReason) String() string {
 	switch r {
 	case NotStopped:
@@ -98,6 +126,10 @@ func (r StopReason) String() string {
 		return "timed out"
 	case TestEnded:
 		return "the test ended"
+	case Killed:
+		return "killed by the test"
+	case Signalled:
+		return "signalled by the test"
 	}
 	return "stopped"
 }

@@ -3,9 +3,11 @@ package streamtest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/streamtest/streamtest/code"
@@ -25,6 +27,10 @@ type run struct {
 
 	started time.Time
 	done    chan struct{}
+	// running is closed once the program runs: started, or released from
+	// its gate when synchronized.
+	running     chan struct{}
+	runningOnce sync.Once
 
 	stdout, stderr buffer
 
@@ -38,6 +44,7 @@ type run struct {
 	group    string
 	exit     stream.Exit
 	exited   bool
+	signals  map[syscall.Signal]time.Time // sent by the test with Signal, first time each
 
 	// outcome is set once, before done is closed.
 	outcome Outcome
@@ -91,12 +98,29 @@ func (r *run) prepare(env stream.Environment, gated bool) error {
 	if gated {
 		r.ready = time.Now()
 	}
-	stopped := r.stopped != NotStopped
+	stopped := r.stopped
 	r.mu.Unlock()
-	if stopped || r.ctx.Err() != nil {
-		stream.Stop(proc, r.s.m.grace)
+	if !gated {
+		r.markRunning()
+	}
+	if stopped != NotStopped || r.ctx.Err() != nil {
+		grace := r.s.m.grace
+		if stopped == Killed {
+			grace = 0
+		}
+		stream.Stop(proc, grace)
 	}
 	return nil
+}
+
+// markRunning says that the program runs.
+func (r *run) markRunning() { r.runningOnce.Do(func() { close(r.running) }) }
+
+// stoppedBy is why the run was stopped so far.
+func (r *run) stoppedBy() StopReason {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stopped
 }
 
 // process is the run's process, nil before it was started.
@@ -136,6 +160,74 @@ func (r *run) stop(reason StopReason) {
 	}
 }
 
+// kill ends the run at once: SIGKILL to its whole tree, no grace (a run
+// still being set up is abandoned, a process parked at its gate never
+// runs). It returns once the run has ended, or fails when the signal could
+// not be sent or the run did not end within stream.KillWait.
+func (r *run) kill() error {
+	r.mu.Lock()
+	mine := r.stopped == NotStopped
+	if mine {
+		r.stopped, r.stopAt = Killed, time.Now()
+	}
+	proc := r.proc
+	r.mu.Unlock()
+	if proc == nil {
+		r.cancel() // ends the set-up; prepare kills what it starts
+	} else if err := proc.Signal(syscall.SIGKILL); err != nil && !isClosed(r.done) && !isDone(proc.Done()) {
+		if mine { // not killed after all
+			r.mu.Lock()
+			r.stopped, r.stopAt = NotStopped, time.Time{}
+			r.mu.Unlock()
+		}
+		return err
+	}
+	t := time.NewTimer(stream.KillWait)
+	defer t.Stop()
+	select {
+	case <-r.done:
+		return nil
+	case <-t.C:
+		return fmt.Errorf("the block did not end within %v of SIGKILL", stream.KillWait)
+	}
+}
+
+// signal sends sig to the run's whole tree once its program runs (it
+// waits for a set-up or a synchronized gate), and does not wait for the
+// effect. It notes the signal: a block that dies of it was stopped by the
+// test.
+func (r *run) signal(sig syscall.Signal) error {
+	select {
+	case <-r.running:
+	case <-r.done:
+	}
+	if isClosed(r.done) {
+		return ErrNotRunning
+	}
+	r.mu.Lock()
+	if r.signals == nil {
+		r.signals = map[syscall.Signal]time.Time{}
+	}
+	if _, ok := r.signals[sig]; !ok {
+		r.signals[sig] = time.Now()
+	}
+	proc := r.proc
+	r.mu.Unlock()
+	if err := proc.Signal(sig); err != nil && !isDone(proc.Done()) {
+		return err
+	}
+	return nil
+}
+
+func isDone(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
 // finish settles the outcome, once, reports an infrastructure failure and
 // closes done.
 func (r *run) finish(err error) {
@@ -143,6 +235,15 @@ func (r *run) finish(err error) {
 	r.cancel()
 	host := r.s.knownHost()
 	r.mu.Lock()
+	if r.stopped == NotStopped && r.exited && r.exit.Signal != 0 {
+		// A block that died of a signal the test sent was stopped by it.
+		if at, sent := r.signals[r.exit.Signal]; sent {
+			r.stopped, r.stopAt = Signalled, at
+			if r.exit.Signal == syscall.SIGKILL {
+				r.stopped = Killed
+			}
+		}
+	}
 	o := Outcome{
 		Host:     host,
 		Exit:     r.exit,

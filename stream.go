@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/streamtest/streamtest/code"
@@ -39,6 +40,11 @@ type Stream struct {
 // ErrBusy is returned (and reported) by Run on a stream whose previous block
 // has not ended.
 var ErrBusy = errors.New("stream is busy: its previous block has not ended")
+
+// ErrNotRunning is returned (and reported) by Kill and Signal on a stream
+// whose last block has ended, or that never ran one: they act on the
+// running block only.
+var ErrNotRunning = errors.New("no block is running")
 
 // ID returns the stream's id: "1", "db".
 func (s *Stream) ID() string { return s.id }
@@ -98,7 +104,7 @@ func (s *Stream) start(block code.Block, o runOptions, report bool) error {
 	s.m.t.Helper()
 	if o.sync {
 		g := &Group{m: s.m, members: []*Stream{s}}
-		runs, err := g.start(block, o, report && !o.wait)
+		runs, err := g.start([]code.Block{block}, o, report && !o.wait)
 		if err == nil && report && o.wait && !s.m.isEnding() && runs[0].outcome.Err != nil {
 			s.m.t.Errorf("streamtest: %v", runs[0].outcome.Err) // on the test's goroutine
 		}
@@ -226,6 +232,92 @@ func (s *Stream) terminate(reason StopReason) error {
 	return nil
 }
 
+// Kill crashes the stream's running block: SIGKILL to its whole tree at
+// once (children that ignore SIGTERM and those that made groups of their
+// own included), with no grace, then waits until the block has ended. Its
+// Outcome then says Stopped: Killed, "killed by the test (SIGKILL)":
+// Success is false, since the block did not end as it was meant to, but
+// summaries and reports show it as stopped by the test, not failed. A block
+// still being set up is abandoned; in a synchronized group, a member not
+// yet released never runs. The stream itself stays up: a Run may follow
+// at once (Terminate, by contrast, is graceful and frees the stream).
+//
+// On a stream with no running block (it never ran one, or its last block
+// has ended) Kill fails the test with ErrNotRunning: a crash that hits
+// nothing is a test that does not test what it says. A failure to signal
+// (the connection to the stream was lost) fails the test naming the
+// stream. TryKill returns those errors instead.
+func (s *Stream) Kill() {
+	s.m.t.Helper()
+	if err := s.TryKill(); err != nil {
+		s.m.t.Errorf("streamtest: %v", err)
+	}
+}
+
+// TryKill is Kill for code that handles failures itself: a stream with no
+// running block gives an error that wraps ErrNotRunning.
+func (s *Stream) TryKill() error {
+	r := s.last()
+	if r == nil || isClosed(r.done) {
+		return s.error("kill", s.notRunning(r))
+	}
+	if err := r.kill(); err != nil {
+		return s.error("kill", err)
+	}
+	return nil
+}
+
+// Signal sends sig to the stream's running block, its whole tree, and
+// returns without waiting for the effect: SIGSTOP pauses every process of
+// the block, SIGCONT resumes them; any signal may be sent. A block still
+// being set up, or parked at the gate of a synchronized group, gets the
+// signal once its program runs: Signal waits until then.
+//
+// A signal that does not end the block (SIGSTOP, SIGCONT, SIGHUP that the
+// program handles) changes nothing in its Outcome. A block that dies of a
+// signal the test sent ends with Stopped: Signalled ("signalled by the test
+// (SIGTERM)"), or Killed for SIGKILL: stopped by the test, like Kill's.
+// A block that handles the signal and exits by itself is judged by its
+// exit status as usual.
+//
+// Errors are Kill's: ErrNotRunning on a stream with no running block, a
+// failure to signal naming the stream; TrySignal returns them instead of
+// failing the test.
+func (s *Stream) Signal(sig syscall.Signal) {
+	s.m.t.Helper()
+	if err := s.TrySignal(sig); err != nil {
+		s.m.t.Errorf("streamtest: %v", err)
+	}
+}
+
+// TrySignal is Signal for code that handles failures itself.
+func (s *Stream) TrySignal(sig syscall.Signal) error {
+	op := "signal " + stream.SignalName(sig)
+	if sig <= 0 {
+		return s.error("signal", fmt.Errorf("%d is not a signal", int(sig)))
+	}
+	r := s.last()
+	if r == nil || isClosed(r.done) {
+		return s.error(op, s.notRunning(r))
+	}
+	if err := r.signal(sig); err != nil {
+		if errors.Is(err, ErrNotRunning) {
+			err = s.notRunning(r)
+		}
+		return s.error(op, err)
+	}
+	return nil
+}
+
+// notRunning says that no block runs, and which one ran last.
+func (s *Stream) notRunning(r *run) error {
+	if r == nil {
+		return fmt.Errorf("%w: the stream has not run one", ErrNotRunning)
+	}
+	return fmt.Errorf("%w: the last one, %s %q, ended %s ago", ErrNotRunning,
+		r.block.Kind(), r.block.String(), fmtDuration(time.Since(r.outcome.Ended)))
+}
+
 // String is the stream's one-line summary.
 func (s *Stream) String() string { return strings.ReplaceAll(s.line(), "\t", " ") }
 
@@ -241,7 +333,11 @@ func (s *Stream) line() string {
 	}
 	oc := r.outcome
 	state := "ok"
-	if !oc.Success {
+	switch {
+	case oc.Success:
+	case oc.Err == nil && oc.Stopped.ByTest():
+		state = "stopped" // by the test: neither passed nor failed
+	default:
 		state = "FAILED"
 	}
 	detail := "exit " + strconv.Itoa(oc.Exit.Code)
@@ -253,11 +349,15 @@ func (s *Stream) line() string {
 	case oc.Exit.Signal != 0:
 		detail = oc.Exit.String()
 	}
-	if oc.Err == nil && oc.Stopped != NotStopped {
+	switch {
+	case oc.Err != nil || oc.Stopped == NotStopped:
+	case (oc.Stopped == Killed || oc.Stopped == Signalled) && oc.Exited && oc.Exit.Signal != 0:
+		detail = oc.StopMessage() // it names the signal
+	default:
 		detail += ", " + oc.StopMessage()
 	}
 	line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s", head, what, state, detail, fmtDuration(oc.Duration()))
-	if !oc.Success && oc.Err == nil {
+	if state == "FAILED" && oc.Err == nil {
 		if tail := lastLines(r.stderr.String(), 2); tail != "" {
 			line += "\tstderr: " + tail
 		}
@@ -427,7 +527,7 @@ func (s *Stream) claim(block code.Block, o runOptions, report bool) (*run, error
 	}
 	r := &run{
 		s: s, block: block, opts: o, report: report, seq: s.seq,
-		started: time.Now(), done: make(chan struct{}),
+		started: time.Now(), done: make(chan struct{}), running: make(chan struct{}),
 		ctx: ctx, cancel: cancel,
 	}
 	context.AfterFunc(ctx, func() {
@@ -503,6 +603,10 @@ func (r *run) record() {
 		b.Stopped = record.StopTestEnded
 	case TimedOut:
 		b.Stopped, b.Timeout = record.StopTimedOut, oc.Timeout
+	case Killed:
+		b.Stopped = record.StopKilled
+	case Signalled:
+		b.Stopped = record.StopSignalled
 	}
 	stdout, _ := r.stdout.bytes()
 	stderr, _ := r.stderr.bytes()

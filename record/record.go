@@ -49,7 +49,8 @@ type Block struct {
 	Success    bool   `json:"success"`
 	Error      string `json:"error,omitempty"` // infrastructure error, if any
 	// Stopped says why the library stopped the block, "" if it ended by
-	// itself: StopTerminated, StopTestEnded, StopTimedOut.
+	// itself: StopTerminated, StopTestEnded, StopTimedOut, StopKilled,
+	// StopSignalled.
 	Stopped Stop `json:"stopped,omitempty"`
 	// StopAsked is when the library asked the block to stop (Ended is
 	// when it did); zero when Stopped is "".
@@ -64,17 +65,21 @@ type Block struct {
 // Stop is why the library stopped a block.
 type Stop string
 
-// The reasons to stop a block. The first two are the test's own doing, not
-// a failure of the block; a timeout is a failure.
+// The reasons to stop a block. All but a timeout are the test's own doing,
+// not a failure of the block; a timeout is a failure.
 const (
 	StopTerminated Stop = "terminated" // the test called Terminate
 	StopTestEnded  Stop = "test ended" // the test ended while the block ran
 	StopTimedOut   Stop = "timed out"  // the run's Timeout expired
+	StopKilled     Stop = "killed"     // the test called Kill (or sent SIGKILL)
+	StopSignalled  Stop = "signalled"  // the block died of a signal the test sent (Signal names it)
 )
 
 // ByTest reports whether the test stopped the block on purpose (Terminate,
-// or its end) rather than the block failing.
-func (s Stop) ByTest() bool { return s == StopTerminated || s == StopTestEnded }
+// Kill, Signal, or its end) rather than the block failing.
+func (s Stop) ByTest() bool {
+	return s == StopTerminated || s == StopTestEnded || s == StopKilled || s == StopSignalled
+}
 
 // FullText is the block's whole payload: Text, or Summary when Summary is
 // all of it.

@@ -421,7 +421,8 @@ func ResultOf(b record.Block) BlockResult {
 }
 
 // StopReason says in words why the library stopped b, "" if it did not:
-// "the test called Terminate", "the test ended", "timed out after 5s".
+// "the test called Terminate", "the test ended", "timed out after 5s",
+// "killed by the test (SIGKILL)", "signalled by the test (SIGTERM)".
 func StopReason(b record.Block) string {
 	switch b.Stopped {
 	case "":
@@ -435,6 +436,13 @@ func StopReason(b record.Block) string {
 			return "timed out after " + b.Timeout.String()
 		}
 		return "timed out"
+	case record.StopKilled:
+		return "killed by the test (SIGKILL)"
+	case record.StopSignalled:
+		if b.Signal != "" {
+			return "signalled by the test (SIG" + b.Signal + ")"
+		}
+		return "signalled by the test"
 	}
 	return string(b.Stopped)
 }

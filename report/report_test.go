@@ -146,3 +146,30 @@ func TestResultOf(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) { run(t, tc) })
 	}
 }
+
+func TestStopsByTheTest(t *testing.T) {
+	type testCase struct {
+		name   string
+		block  record.Block
+		result report.BlockResult
+		reason string
+	}
+	run := func(t *testing.T, tc testCase) {
+		if got := report.ResultOf(tc.block); got != tc.result {
+			t.Errorf("ResultOf = %s, want %s", got, tc.result)
+		}
+		if got := report.StopReason(tc.block); got != tc.reason {
+			t.Errorf("StopReason = %q, want %q", got, tc.reason)
+		}
+	}
+	for _, tc := range []testCase{
+		{"killed", record.Block{Stopped: record.StopKilled, Signal: "KILL", ExitStatus: -1}, report.BlockStopped, "killed by the test (SIGKILL)"},
+		{"killed during set-up", record.Block{Stopped: record.StopKilled, ExitStatus: -1}, report.BlockStopped, "killed by the test (SIGKILL)"},
+		{"signalled", record.Block{Stopped: record.StopSignalled, Signal: "TERM", ExitStatus: -1}, report.BlockStopped, "signalled by the test (SIGTERM)"},
+		{"terminated", record.Block{Stopped: record.StopTerminated, Signal: "TERM", ExitStatus: -1}, report.BlockStopped, "the test called Terminate"},
+		{"timed out", record.Block{Stopped: record.StopTimedOut, Signal: "TERM", ExitStatus: -1}, report.BlockFailed, "timed out"},
+		{"killed, with an infrastructure error", record.Block{Stopped: record.StopKilled, Error: "connection lost"}, report.BlockFailed, "killed by the test (SIGKILL)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { run(t, tc) })
+	}
+}
