@@ -399,6 +399,9 @@ func quoteTail(name string, b *buffer) string {
 	}
 	lines := strings.Split(text, "\n")
 	head := fmt.Sprintf("  %s (%d lines):", name, len(lines))
+	if len(lines) == 1 {
+		head = "  " + name + " (1 line):"
+	}
 	if len(lines) > tailLines {
 		head = fmt.Sprintf("  %s (the last %d of %d lines):", name, tailLines, len(lines))
 		lines = lines[len(lines)-tailLines:]
