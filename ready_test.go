@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -239,15 +240,23 @@ func TestWaitPortTimeoutOnAClosedPort(t *testing.T) {
 }
 
 func TestWaitPortUnreachableStream(t *testing.T) {
-	p := writeParams(t, "streams:\n  - 1: {type: local, network: none}\n")
-	s := streamtest.For(t, streamtest.ParamsFile(p), streamtest.IgnoreEnvironment())
-	err := s.At(1).TryWaitPort(freePort(t), time.Minute)
-	if !errors.Is(err, errors.ErrUnsupported) || errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("err = %v; want ErrUnsupported at once", err)
-	}
-	if !strings.Contains(err.Error(), `stream 1 (local, host 127.0.0.1): wait for a port: cannot connect to 127.0.0.1:`) ||
-		!strings.Contains(err.Error(), `network "none"`) {
-		t.Errorf("err = %v", err)
+	for _, typ := range []string{"local", "sandbox"} {
+		t.Run(typ, func(t *testing.T) {
+			if typ == "sandbox" {
+				_, err := exec.LookPath("bwrap")
+				testenv.Need(t, err == nil, "bubblewrap", "`apt-get install bubblewrap`")
+			}
+			p := writeParams(t, "streams:\n  - 1: {type: "+typ+", network: none}\n")
+			s := streamtest.For(t, streamtest.ParamsFile(p), streamtest.IgnoreEnvironment())
+			err := s.At(1).TryWaitPort(freePort(t), time.Minute)
+			if !errors.Is(err, errors.ErrUnsupported) || errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("err = %v; want ErrUnsupported at once", err)
+			}
+			if !strings.Contains(err.Error(), "stream 1 ("+typ+", host 127.0.0.1): wait for a port: cannot connect to 127.0.0.1:") ||
+				!strings.Contains(err.Error(), `network "none"`) {
+				t.Errorf("err = %v", err)
+			}
+		})
 	}
 }
 
