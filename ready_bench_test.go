@@ -2,6 +2,8 @@ package streamtest_test
 
 import (
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
@@ -17,7 +19,8 @@ import (
 // from the time WaitPort returned. It reports the median and the worst
 // (after-listen-ms, max-after-listen-ms). Remote: a host of the netns lab,
 // through the stream's SSH connection; the lab's hosts share this
-// machine's clock.
+// machine's clock. Container: on the local Docker Engine, from the test
+// process to the container's address.
 //
 //	STREAMTEST_LAB=/work/lab go test -run '^$' -bench WaitPort -benchtime 20x .
 func BenchmarkWaitPort(b *testing.B) {
@@ -30,6 +33,15 @@ func BenchmarkWaitPort(b *testing.B) {
 		s, _ := labStreams(b)
 		port := labPort()
 		benchWaitPort(b, s.At(1), ":"+strconv.Itoa(port), port)
+	})
+	b.Run("container", func(b *testing.B) {
+		needDocker(b)
+		p := filepath.Join(b.TempDir(), "params.yaml")
+		if err := os.WriteFile(p, []byte("streams:\n  - 1: {type: container}\n"), 0o600); err != nil {
+			b.Fatal(err)
+		}
+		s := streamtest.For(b, streamtest.ParamsFile(p), streamtest.IgnoreEnvironment())
+		benchWaitPort(b, s.At(1), ":8080", 8080)
 	})
 }
 

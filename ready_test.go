@@ -380,7 +380,9 @@ Host target
 	listenedAt(t, st)
 }
 
-func TestWaitPortContainer(t *testing.T) {
+// needDocker needs the Docker Engine.
+func needDocker(t testing.TB) {
+	t.Helper()
 	cli, err := client.New(client.FromEnv)
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -389,6 +391,10 @@ func TestWaitPortContainer(t *testing.T) {
 		cli.Close()
 	}
 	testenv.Need(t, err == nil, "the Docker Engine", "start dockerd, or set DOCKER_HOST; build the images with `go run ./cmd/streamtest lab image`")
+}
+
+func TestWaitPortContainer(t *testing.T) {
+	needDocker(t)
 	p := writeParams(t, "streams:\n  - 1: {type: container}\n")
 	s := streamtest.For(t, streamtest.ParamsFile(p), streamtest.IgnoreEnvironment(), streamtest.Strict())
 	st := s.At(1)
@@ -400,7 +406,7 @@ func TestWaitPortContainer(t *testing.T) {
 		t.Fatalf("the listener ended: %v", st)
 	}
 	t.Logf("WaitPort returned %v after the port began to listen in container %s", back.Sub(listenedAt(t, st)), st.Host())
-	err = st.TryWaitAddr("127.0.0.1:"+strconv.Itoa(port), time.Minute)
+	err := st.TryWaitAddr("127.0.0.1:"+strconv.Itoa(port), time.Minute)
 	if !errors.Is(err, errors.ErrUnsupported) || !strings.Contains(err.Error(), "the container's loopback") {
 		t.Errorf("WaitAddr on the container's loopback: %v; want unsupported at once", err)
 	}
