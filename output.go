@@ -54,6 +54,7 @@ type buffer struct {
 	mu      sync.Mutex
 	b       []byte
 	dropped int
+	grew    chan struct{} // closed by the next Write: see changed
 }
 
 func (b *buffer) Write(p []byte) (int, error) {
@@ -67,6 +68,10 @@ func (b *buffer) Write(p []byte) (int, error) {
 			b.b = append(b.b, p[:room]...)
 		}
 		b.dropped += len(p) - max(room, 0)
+	}
+	if b.grew != nil {
+		close(b.grew)
+		b.grew = nil
 	}
 	return len(p), nil
 }
