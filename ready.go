@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/streamtest/streamtest/stream"
@@ -263,21 +262,6 @@ func (g *Group) WaitOutput(re *regexp.Regexp, timeout time.Duration) {
 // TryWaitOutput is WaitOutput for code that handles the failures itself.
 func (g *Group) TryWaitOutput(re *regexp.Regexp, timeout time.Duration) error {
 	return g.each("wait for output", func(s *Stream) error { _, err := s.TryWaitOutput(re, timeout); return err })
-}
-
-// each runs f on every member at once and joins the errors, in the
-// members' order.
-func (g *Group) each(what string, f func(*Stream) error) error {
-	if len(g.members) == 0 {
-		return fmt.Errorf("%s on an empty group of streams", what)
-	}
-	errs := make([]error, len(g.members))
-	var wg sync.WaitGroup
-	for i, s := range g.members {
-		wg.Go(func() { errs[i] = f(s) })
-	}
-	wg.Wait()
-	return errors.Join(errs...)
 }
 
 // waitError is why a wait failed: a message, the last lines of the block's
