@@ -3,7 +3,6 @@ package streamtest_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -17,12 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moby/moby/client"
-
 	"github.com/streamtest/streamtest"
 	"github.com/streamtest/streamtest/code"
 	"github.com/streamtest/streamtest/internal/testenv"
-	"github.com/streamtest/streamtest/lab/netns"
 )
 
 // listener is the block of a TCP server that starts listening on addr after
@@ -295,24 +291,6 @@ func TestGroupWaitOutput(t *testing.T) {
 	}
 }
 
-// needLab returns the netns lab.
-func needLab(t testing.TB) *netns.Lab {
-	t.Helper()
-	dir := os.Getenv("STREAMTEST_LAB")
-	testenv.Need(t, dir != "", "the netns lab (STREAMTEST_LAB)",
-		"run `go run ./cmd/streamtest lab up --hosts 4 --isolated 2 --dir .lab` as root and set STREAMTEST_LAB=$PWD/.lab, or use make test")
-	l, err := netns.Load(dir)
-	testenv.Need(t, err == nil, "the netns lab in "+dir, fmt.Sprintf("%v; bring it up with streamtest lab up", err))
-	return l
-}
-
-// labStreams returns a manager on the netns lab's streams, and the lab.
-func labStreams(t testing.TB) (*streamtest.Manager, *netns.Lab) {
-	t.Helper()
-	l := needLab(t)
-	return streamtest.For(t, streamtest.ParamsFile(filepath.Join(l.Dir, "params.yaml")), streamtest.IgnoreEnvironment()), l
-}
-
 // labPort returns a port for a listener on a lab host: its network
 // namespace is its own, so that this machine's ports say nothing of it; a
 // clash with another test's listener there is unlikely.
@@ -378,19 +356,6 @@ Host target
 		t.Fatalf("the listener ended, or the host is not the alias: %v", st)
 	}
 	listenedAt(t, st)
-}
-
-// needDocker needs the Docker Engine.
-func needDocker(t testing.TB) {
-	t.Helper()
-	cli, err := client.New(client.FromEnv)
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_, err = cli.Ping(ctx, client.PingOptions{})
-		cancel()
-		cli.Close()
-	}
-	testenv.Need(t, err == nil, "the Docker Engine", "start dockerd, or set DOCKER_HOST; build the images with `go run ./cmd/streamtest lab image`")
 }
 
 func TestWaitPortContainer(t *testing.T) {

@@ -20,7 +20,7 @@ import (
 //	STREAMTEST_LAB=/path/to/.lab go test -run '^$' -bench 'Kill|SignalStop|GroupSend' -benchtime 20x .
 func onEachType(b *testing.B, f func(b *testing.B, s *streamtest.Manager)) {
 	b.Run("local", func(b *testing.B) { f(b, localStreams(b)) })
-	b.Run("remote", func(b *testing.B) { f(b, labStreams(b)) })
+	b.Run("remote", func(b *testing.B) { s, _ := labStreams(b); f(b, s) })
 	b.Run("container", func(b *testing.B) { f(b, containerStreams(b)) })
 	b.Run("sandbox", func(b *testing.B) { f(b, sandboxStreams(b)) })
 }
