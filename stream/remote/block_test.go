@@ -518,3 +518,43 @@ func TestUnitWatchdog(t *testing.T) {
 		t.Errorf("the block: %+v, %v; want killed by SIGKILL", x, err)
 	}
 }
+
+// Every line the guard reads is a sign of life, not only heartbeats: a
+// burst of signals, each a walk of the host's process table, must not make
+// the watchdog take a live client for a lost one (the heartbeats wait
+// behind them). With the heartbeats stopped, a stream of signal lines for
+// longer than the watchdog's silence keeps the guard and the block alive.
+func TestUnitWatchdogCountsEveryLine(t *testing.T) {
+	params := unitParams(newTestServer(t))
+	params["keepalive"] = 500 * time.Millisecond
+	e, _ := newUnitEnv(t, params)
+	if err := e.Setup(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	m := marker()
+	p := sleeper(t, e, m)
+	base := filepath.Dir(e.WorkDir())
+	e.mu.Lock()
+	close(e.stopKA) // the heartbeats (and keepalives) stop
+	e.stopKA = nil
+	g := e.guard
+	e.mu.Unlock()
+	silence := time.Duration(watchdogChecks(e.s.keepalive)+2) * time.Second
+	for start := time.Now(); time.Since(start) < silence; {
+		// SIGCONT to a group that does not exist: harmless, but a walk of
+		// the process table like any signal.
+		if err := g.signal(1<<22, syscall.SIGCONT); err != nil {
+			t.Fatalf("signal line: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !remoteExists(base) {
+		t.Fatalf("the guard cleaned up %s although it read a line every 200ms", base)
+	}
+	select {
+	case <-p.Done():
+		x, err := p.Wait()
+		t.Fatalf("the block ended: %v, %v", x, err)
+	default:
+	}
+}

@@ -48,7 +48,9 @@ func CutLinkBound(keepalive time.Duration) time.Duration {
 // guardScript makes the stream's base directory, prints it, and holds it.
 // It reads lines from the SSH channel:
 //
-//	h        a heartbeat: the watchdog counts them in base/h
+//	h        a heartbeat; every line counts as one (base/h counts them), so
+//	         that a burst of signals, each a walk of the process table, does
+//	         not starve the watchdog of heartbeats waiting behind them
 //	s N P    send signal number N to block P's tree
 //	q        Close: clean up and end
 //
@@ -84,8 +86,8 @@ w=$!
 echo "$b"
 n=0
 while read -r c a p; do
+  n=$((n+1)); echo $n >"$b/h"
   case $c in
-  h) n=$((n+1)); echo $n >"$b/h" ;;
   s) t $a $p ;;
   q) break ;;
   esac
