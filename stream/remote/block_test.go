@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -556,5 +557,50 @@ func TestUnitWatchdogCountsEveryLine(t *testing.T) {
 		x, err := p.Wait()
 		t.Fatalf("the block ended: %v, %v", x, err)
 	default:
+	}
+}
+
+// A registration is checked before the guard signals: a pid that was
+// reused after a block's group emptied belongs to someone else, who must be
+// left alone. The stand-in for such a process is a session leader this test
+// starts outside the stream, registered in the stream's run/ as a block
+// with another start time.
+func TestUnitGuardSkipsReusedPIDs(t *testing.T) {
+	e, _ := newUnitEnv(t, unitParams(newTestServer(t)))
+	if err := e.Setup(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	m := marker()
+	other := exec.Command("sleep", m)
+	other.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // its own group, as a block's is
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Process.Kill(); other.Wait() })
+	pid := other.Process.Pid
+	run := filepath.Join(filepath.Dir(e.WorkDir()), "run")
+	// The block that had this pid started at another time.
+	if err := os.WriteFile(filepath.Join(run, strconv.Itoa(pid)), []byte("1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A block of the stream itself, registered by the wrapper as usual.
+	p := sleeper(t, e, marker())
+	e.mu.Lock()
+	g := e.guard
+	e.mu.Unlock()
+	if err := g.signal(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if x, err := p.Wait(); err != nil || x.Signal == 0 {
+		t.Errorf("the stream's own block: %v, %v; want killed by Close", x, err)
+	}
+	if err := other.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Fatalf("the process with the reused pid %d was killed by the stream's guard: %v", pid, err)
+	}
+	if st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); strings.Contains(string(st), ") Z ") {
+		t.Fatalf("the process with the reused pid %d was killed by the stream's guard (a zombie now)", pid)
 	}
 }

@@ -60,7 +60,12 @@ func CutLinkBound(keepalive time.Duration) time.Duration {
 // ends (the connection is gone, the test binary was killed), or the
 // watchdog sees no heartbeat for watchdogChecks seconds, it kills every
 // registered block's tree and removes the base directory (read-only
-// directories in it included). Its loop uses
+// directories in it included). A registration holds the start time of the
+// block's first process (from /proc, where the host has one): when a live
+// process with that pid has another start time, the pid was reused after
+// the block's group emptied (a pid is not reused while its group has
+// members), and the guard leaves that process and its group alone, for
+// signals and clean-up alike. Its loop uses
 // only shell built-ins but for signals; the watchdog runs sleep.
 const guardScript = `W=$1
 b=$(mktemp -d "${TMPDIR:-/tmp}/streamtest.XXXXXXXXXX") || exit 1
@@ -73,7 +78,12 @@ t() { s=$1; shift
   for g in "$@"; do kill -$s -$g 2>/dev/null; done
   [ -z "$d" ] || kill -$s $d 2>/dev/null
 }
-k() { set --; for f in "$b"/run/*; do p=${f##*/}; case $p in ''|*[!0-9]*) ;; *) set -- "$@" "$p";; esac; done
+v() { y=${20}; }
+o() { [ -r "/proc/$1/stat" ] || return 0
+  r=; read -r r <"$b/run/$1" 2>/dev/null; [ -n "$r" ] || return 0
+  x=; read -r x <"/proc/$1/stat" 2>/dev/null || return 0
+  v ${x##*) }; [ "$y" = "$r" ]; }
+k() { set --; for f in "$b"/run/*; do p=${f##*/}; case $p in ''|*[!0-9]*) ;; *) o "$p" && set -- "$@" "$p";; esac; done
   [ $# -eq 0 ] || t 9 "$@"
   rm -rf "$b" 2>/dev/null || { chmod -R u+rwx "$b"; rm -rf "$b"; }; }
 ( l=; n=0
@@ -88,7 +98,7 @@ n=0
 while read -r c a p; do
   n=$((n+1)); echo $n >"$b/h"
   case $c in
-  s) t $a $p ;;
+  s) o "$p" && t $a $p ;;
   q) break ;;
   esac
 done

@@ -23,7 +23,9 @@ import (
 // byte 0x1e, which nothing else writes before them:
 //
 //	\036error MESSAGE   the program or the directory is not usable: nothing ran
-//	\036ready PGID      registered in base/run, about to run (gated: parked)
+//	\036ready PGID      registered in base/run (the file holds the process's
+//	                    start time from /proc, where the host has it), about
+//	                    to run (gated: parked)
 //	\036go TIME         gated: the gate opened at TIME (the host's clock)
 //
 // Its variables start with _st_ (Start refuses such Env names), so that
@@ -63,7 +65,10 @@ case $1 in
   set +f; IFS=$_st_i
   [ -n "$_st_f" ] || _st_e "program $1 is not in PATH ($PATH)" ;;
 esac
-: >"$_st_b/run/$$" || _st_e "cannot register the block in $_st_b/run"
+_st_v=
+_st_t() { _st_v=${20}; }
+if read -r _st_x </proc/$$/stat 2>/dev/null; then _st_t ${_st_x##*) }; fi
+printf '%s\n' "$_st_v" >"$_st_b/run/$$" || _st_e "cannot register the block in $_st_b/run"
 printf '\036ready %s\n' $$ >&2
 if [ "$_st_g" = 1 ]; then
   IFS= read -r _st_l && [ "$_st_l" = go ] || exit 125
