@@ -22,7 +22,7 @@ import (
 // machine's clock. Container: on the local Docker Engine, from the test
 // process to the container's address.
 //
-//	STREAMTEST_LAB=/work/lab go test -run '^$' -bench WaitPort -benchtime 20x .
+//	STREAMTEST_LAB=$PWD/.lab go test -run '^$' -bench WaitPort -benchtime 20x .
 func BenchmarkWaitPort(b *testing.B) {
 	b.Run("local", func(b *testing.B) {
 		s := localStreams(b)
