@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/streamtest/streamtest/internal/testenv"
+
 	"github.com/streamtest/streamtest/stream/sendtree"
 )
 
@@ -20,9 +22,7 @@ import (
 // inherit it.
 func TestSentProgramsRunWhileOthersAreSent(t *testing.T) {
 	prog, err := exec.LookPath("true")
-	if err != nil {
-		t.Skip("no true program:", err)
-	}
+	testenv.Need(t, err == nil, "the program true", "apt-get install coreutils")
 	dir := t.TempDir()
 	var wg sync.WaitGroup
 	errs := make(chan error, 200)
