@@ -485,24 +485,34 @@ func TestCutLinkBound(t *testing.T) {
 	}
 }
 
+// silentStream sets up a stream (keepalive 500ms) on the in-process server
+// with a block running a tree of sleeps with marker m, then stops the
+// client's heartbeats (and keepalives) with the connection up. base is the
+// stream's base directory on the host.
+func silentStream(t *testing.T) (e *Env, p stream.Process, m, base string) {
+	t.Helper()
+	params := unitParams(newTestServer(t))
+	params["keepalive"] = 500 * time.Millisecond
+	e, _ = newUnitEnv(t, params)
+	if err := e.Setup(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	m = marker()
+	p = sleeper(t, e, m)
+	base = filepath.Dir(e.WorkDir())
+	e.mu.Lock()
+	close(e.stopKA)
+	e.stopKA = nil
+	e.mu.Unlock()
+	return e, p, m, base
+}
+
 // TestUnitWatchdog stops the client's heartbeats with the connection up, as
 // a frozen client or a link that carries nothing would: the host's guard
 // kills the blocks' trees and removes the work directory within
 // CutLinkBound.
 func TestUnitWatchdog(t *testing.T) {
-	params := unitParams(newTestServer(t))
-	params["keepalive"] = 500 * time.Millisecond
-	e, _ := newUnitEnv(t, params)
-	if err := e.Setup(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	m := marker()
-	p := sleeper(t, e, m)
-	base := filepath.Dir(e.WorkDir())
-	e.mu.Lock()
-	close(e.stopKA) // the heartbeats (and keepalives) stop
-	e.stopKA = nil
-	e.mu.Unlock()
+	e, p, m, base := silentStream(t)
 	start := time.Now()
 	bound := CutLinkBound(e.s.keepalive)
 	waitGone(t, "sleep "+m, bound, "after the heartbeats stopped")
@@ -526,18 +536,8 @@ func TestUnitWatchdog(t *testing.T) {
 // behind them). With the heartbeats stopped, a stream of signal lines for
 // longer than the watchdog's silence keeps the guard and the block alive.
 func TestUnitWatchdogCountsEveryLine(t *testing.T) {
-	params := unitParams(newTestServer(t))
-	params["keepalive"] = 500 * time.Millisecond
-	e, _ := newUnitEnv(t, params)
-	if err := e.Setup(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	m := marker()
-	p := sleeper(t, e, m)
-	base := filepath.Dir(e.WorkDir())
+	e, p, _, base := silentStream(t)
 	e.mu.Lock()
-	close(e.stopKA) // the heartbeats (and keepalives) stop
-	e.stopKA = nil
 	g := e.guard
 	e.mu.Unlock()
 	silence := time.Duration(watchdogChecks(e.s.keepalive)+2) * time.Second
