@@ -60,6 +60,8 @@ type Manager struct {
 	ending  bool // the test is ending: failures now are terminations
 	ended   bool // the test has ended: nothing may log to t
 
+	net netState // network faults (faults.go)
+
 	cleanupOnce sync.Once
 }
 
