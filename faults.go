@@ -462,6 +462,11 @@ func (m *Manager) applyRules(s *Stream, rules netfault.Rules) error {
 	ctx, cancel := context.WithTimeout(m.ctx, netAdminTimeout)
 	defer cancel()
 	if _, err := na.NetAdmin(ctx, script, undo); err != nil {
+		// The script may have stopped half-way: what the stream has is
+		// unknown, and the next change runs in full, undo included.
+		m.net.mu2.Lock()
+		m.net.applied[s] = appliedRules{env: env, script: "unknown: " + err.Error()}
+		m.net.mu2.Unlock()
 		return s.errorEnv(env, op, netfault.Explain(err))
 	}
 	m.net.mu2.Lock()

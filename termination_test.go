@@ -35,6 +35,8 @@ func TestMain(m *testing.M) {
 		only("TerminationHelper", terminationHelper)
 	case os.Getenv(attributionEnv) != "":
 		only("AttributionHelper", attributionHelper)
+	case os.Getenv(faultHelperEnv) != "":
+		only("FaultHelper", faultHelper)
 	default:
 		os.Exit(m.Run())
 	}

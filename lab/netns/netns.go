@@ -223,6 +223,9 @@ func Up(ctx context.Context, o Options) (*Lab, error) {
 	if err := saveState(l); err != nil {
 		return nil, err
 	}
+	if err := writeSudoers(); err != nil {
+		return nil, err
+	}
 	if err := makeClientKey(r, l); err != nil {
 		return nil, err
 	}
@@ -431,6 +434,32 @@ func ensureUser(r *runner, dir string) (created bool, err error) {
 	return created, nil
 }
 
+// SudoersFile lets the lab's user run /bin/sh as root without a password,
+// which network faults between the lab's hosts need (the remote stream's
+// net_admin parameter, sudo -n by default). Down removes it. The hosts
+// share this machine's file system: the rule holds on the machine too, as
+// long as the lab is up.
+const SudoersFile = "/etc/sudoers.d/streamtest-lab"
+
+// writeSudoers writes SudoersFile when sudo is installed; without sudo the
+// lab comes up all the same, and a fault test says that sudo is missing.
+func writeSudoers() error {
+	if _, err := exec.LookPath("sudo"); err != nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(SudoersFile), 0o755); err != nil {
+		return fmt.Errorf("lab netns: %w", err)
+	}
+	rule := "# streamtest lab: network faults between the lab's hosts (lab down removes this file)\n" +
+		User + " ALL=(root) NOPASSWD: /bin/sh\n"
+	if err := os.WriteFile(SudoersFile, []byte(rule), 0o440); err != nil {
+		return fmt.Errorf("lab netns: writing %s: %w", SudoersFile, err)
+	}
+	return nil
+}
+
+func removeSudoers() { os.Remove(SudoersFile) }
+
 func installAuthorizedKey(pub []byte) error {
 	u, err := user.Lookup(User)
 	if err != nil {
@@ -634,6 +663,7 @@ func Down(ctx context.Context, dir string, stdout io.Writer) error {
 	for _, br := range []string{Prefix + "-br1", Prefix + "-br2"} {
 		removeForwarding(br)
 	}
+	removeSudoers()
 	if l != nil {
 		if l.CreatedUser {
 			exec.Command("userdel", "--remove", User).Run()

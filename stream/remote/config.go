@@ -31,6 +31,7 @@ type settings struct {
 	insecure       bool
 	connectTimeout time.Duration
 	keepalive      time.Duration
+	netAdmin       string             // the net_admin prefix
 	sshConfig      *ssh_config.Config // nil when there is no file
 	sshConfigPath  string
 
@@ -55,6 +56,7 @@ func parseSettings(cfg stream.Config) (*settings, error) {
 		insecure:       p.Bool("insecure_ignore_host_key", false),
 		connectTimeout: p.Duration("connect_timeout", defaultConnectTimeout),
 		keepalive:      p.Duration("keepalive", defaultKeepalive),
+		netAdmin:       p.String("net_admin", "sudo -n"),
 	}
 	_, s.agentSet = p["agent"]
 	if s.host == "" {

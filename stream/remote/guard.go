@@ -60,7 +60,8 @@ func CutLinkBound(keepalive time.Duration) time.Duration {
 // ends (the connection is gone, the test binary was killed), or the
 // watchdog sees no heartbeat for watchdogChecks seconds, it kills every
 // registered block's tree and removes the base directory (read-only
-// directories in it included). A registration holds the start time of the
+// directories in it included), after it ran base/netundo, when there is
+// one: the undo of the stream's network faults (NetAdmin). A registration holds the start time of the
 // block's first process (from /proc, where the host has one): when a live
 // process with that pid has another start time, the pid was reused after
 // the block's group emptied (a pid is not reused while its group has
@@ -85,6 +86,7 @@ o() { [ -r "/proc/$1/stat" ] || return 0
   v ${x##*) }; [ "$y" = "$r" ]; }
 k() { set --; for f in "$b"/run/*; do p=${f##*/}; case $p in ''|*[!0-9]*) ;; *) o "$p" && set -- "$@" "$p";; esac; done
   [ $# -eq 0 ] || t 9 "$@"
+  [ -f "$b/netundo" ] && sh "$b/netundo" </dev/null >/dev/null 2>&1
   rm -rf "$b" 2>/dev/null || { chmod -R u+rwx "$b"; rm -rf "$b"; }; }
 ( l=; n=0
   while sleep 1; do

@@ -38,6 +38,7 @@ var Params = []stream.Param{
 	{Name: "insecure_ignore_host_key", Kind: stream.Bool, Doc: "accept any host key (logs a warning); for throw-away hosts only", Default: "false"},
 	{Name: "connect_timeout", Kind: stream.Duration, Doc: "bound on connecting and logging in (each hop)", Default: "10s"},
 	{Name: "keepalive", Kind: stream.Duration, Doc: "interval of keepalive requests; a connection that misses one answer for that long is taken as lost (0 turns keepalives off); the host kills the stream's processes after the same silence from the client, at least 3 s", Default: "5s"},
+	{Name: "net_admin", Kind: stream.String, Doc: "command prefix that runs a program as root on the host, for network faults (Partition, Isolate, Degrade); \"\" when the user is root", Default: "sudo -n"},
 	{Name: "ssh_config", Kind: stream.Path, Doc: "OpenSSH client configuration to honour (Host, HostName, User, Port, IdentityFile, UserKnownHostsFile, ProxyJump)", Default: "~/.ssh/config"},
 }
 

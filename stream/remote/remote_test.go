@@ -58,7 +58,7 @@ func TestRegistered(t *testing.T) {
 		"host": stream.String, "port": stream.Int, "user": stream.String, "key": stream.Strings,
 		"password": stream.Secret, "agent": stream.Bool, "known_hosts": stream.Strings,
 		"insecure_ignore_host_key": stream.Bool, "connect_timeout": stream.Duration,
-		"keepalive": stream.Duration, "ssh_config": stream.Path,
+		"keepalive": stream.Duration, "ssh_config": stream.Path, "net_admin": stream.String,
 	}
 	for name, kind := range want {
 		p, ok := r.Param(name)
