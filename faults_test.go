@@ -1,19 +1,23 @@
 package streamtest_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/moby/moby/client"
 	"github.com/streamtest/streamtest"
 	"github.com/streamtest/streamtest/code"
 	"github.com/streamtest/streamtest/stream"
+	"github.com/streamtest/streamtest/stream/container"
 )
 
 // probe asks, from stream from, for n TCP connections to port 22 of to,
@@ -30,6 +34,18 @@ func probe(t *testing.T, from, to *streamtest.Stream, n int, timeout time.Durati
 		t.Fatalf("probe from %s to %s: %v\n%s", from.ID(), addr, err, from)
 	}
 	return answered, time.Duration(us) * time.Microsecond
+}
+
+// sendRate sends n bytes from stream from to the probe sink on to's port
+// 7777 and returns the rate in bits per second.
+func sendRate(t *testing.T, from, to *streamtest.Stream, n int) float64 {
+	t.Helper()
+	from.Run(code.GoProgram("./testdata/probe", "-send", fmt.Sprint(n), net.JoinHostPort(to.Host(), "7777")), streamtest.Wait())
+	var sent, us int64
+	if _, err := fmt.Sscanf(lastLine(from.Output().Stdout()), "sent %d in %d", &sent, &us); err != nil || !from.Success() || us <= 0 {
+		t.Fatalf("sending from %s to %s: %v\n%s", from.ID(), to.ID(), err, from)
+	}
+	return float64(sent*8) / (float64(us) / 1e6)
 }
 
 func lastLine(s string) string {
@@ -111,6 +127,20 @@ func checkFaults(t *testing.T, s *streamtest.Manager) {
 			t.Errorf("after Heal, %d of 20 connections answered", got)
 		}
 	})
+	t.Run("rate", func(t *testing.T) {
+		two.Run(code.GoProgram("./testdata/probe", "-sink", "7777"))
+		two.WaitOutput(regexp.MustCompile("^listening$"), time.Minute)
+		before := sendRate(t, one, two, 8<<20)
+		const limit = 4_000_000
+		f := one.Degrade(streamtest.Rate(limit), streamtest.Toward(s.Pick(2)))
+		during := sendRate(t, one, two, 1<<20)
+		t.Logf("1 → 2: %.0f Mbit/s before, %.2f Mbit/s under %v", before/1e6, during/1e6, f)
+		if during > 1.5*limit || before < 5*limit {
+			t.Errorf("1 → 2: %.0f bit/s before, %.0f bit/s under a limit of %d bit/s", before, during, limit)
+		}
+		f.Heal()
+		two.Kill()
+	})
 	t.Run("delay", func(t *testing.T) {
 		_, base := probe(t, one, two, 5, time.Second)
 		f, err := one.TryDegrade(streamtest.Delay(50*time.Millisecond, 5*time.Millisecond))
@@ -147,6 +177,27 @@ func TestFaultsOnTheLab(t *testing.T) {
 		if rules := labRules(t, h.Namespace); rules != "" {
 			t.Errorf("host %d: rules left after Heal:\n%s", i, rules)
 		}
+	}
+}
+
+// TestFaultsInContainers is TestFaultsOnTheLab on container streams: the
+// rules go into each container's network namespace from a helper
+// container; once the test's streams are gone no container of the test,
+// helper or stream, is left.
+func TestFaultsInContainers(t *testing.T) {
+	t.Run("faults", func(t *testing.T) { checkFaults(t, containerStreams(t)) })
+	cli, err := client.New(client.FromEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	cs, err := cli.ContainerList(context.Background(), client.ContainerListOptions{All: true,
+		Filters: make(client.Filters).Add("label", container.LabelRun+"="+container.RunID()).Add("label", container.LabelTest+"="+t.Name()+"/faults")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs.Items {
+		t.Errorf("container %s (%v) survived its test", c.ID[:12], c.Labels)
 	}
 }
 

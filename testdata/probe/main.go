@@ -6,7 +6,10 @@
 //	probe [-n N] [-timeout D] HOST:PORT
 //
 // Its last line is "answered K of N, median M" (M in microseconds, -1 when
-// none was answered). The tests of network faults ship it with
+// none was answered). With -sink it listens on :PORT instead, reads each
+// connection to its end and answers with a byte; with -send BYTES it sends
+// that many bytes to HOST:PORT, waits for the answer and prints "sent B in
+// D" (D in microseconds). The tests of network faults ship it with
 // code.GoProgram.
 package main
 
@@ -15,6 +18,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"sort"
@@ -25,7 +29,20 @@ import (
 func main() {
 	n := flag.Int("n", 1, "connections to ask for")
 	timeout := flag.Duration("timeout", time.Second, "how long one connection may take")
+	sink := flag.Int("sink", 0, "listen on this port and read what comes")
+	send := flag.Int("send", 0, "bytes to send to HOST:PORT")
 	flag.Parse()
+	if *sink > 0 {
+		serve(*sink)
+		return
+	}
+	if *send > 0 && flag.NArg() == 1 {
+		if err := sendBytes(flag.Arg(0), *send); err != nil {
+			fmt.Fprintln(os.Stderr, "probe:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if flag.NArg() != 1 || *n < 1 {
 		fmt.Fprintln(os.Stderr, "usage: probe [-n N] [-timeout D] HOST:PORT")
 		os.Exit(2)
@@ -49,4 +66,45 @@ func main() {
 		median = times[len(times)/2]
 	}
 	fmt.Printf("answered %d of %d, median %d\n", len(times), *n, median.Microseconds())
+}
+
+func serve(port int) {
+	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", port))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "probe:", err)
+		os.Exit(1)
+	}
+	fmt.Println("listening")
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			os.Exit(1)
+		}
+		go func() {
+			defer c.Close()
+			io.Copy(io.Discard, c)
+			c.Write([]byte{1})
+		}()
+	}
+}
+
+func sendBytes(addr string, n int) error {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	buf := make([]byte, 32<<10)
+	start := time.Now()
+	for sent := 0; sent < n; sent += len(buf) {
+		if _, err := c.Write(buf[:min(len(buf), n-sent)]); err != nil {
+			return err
+		}
+	}
+	c.(*net.TCPConn).CloseWrite()
+	if _, err := c.Read(buf[:1]); err != nil {
+		return fmt.Errorf("no answer after sending: %w", err)
+	}
+	fmt.Printf("sent %d in %d\n", n, time.Since(start).Microseconds())
+	return nil
 }
