@@ -116,9 +116,10 @@ func (m *Manager) TryPartition(sides ...*Group) (*Fault, error) {
 	return f, m.addFault(f)
 }
 
-// Isolate cuts st off from every other stream the test has set up so far:
-// Partition with st on one side and the others on the other. Streams set
-// up later are not cut off; Partition names both sides.
+// Isolate cuts st off from every other stream the test has set up so far
+// that has a network of its own (local and sandbox streams share the test
+// machine's): Partition with st on one side and the others on the other.
+// Streams set up later are not cut off; Partition names both sides.
 func (m *Manager) Isolate(st *Stream) *Fault {
 	m.t.Helper()
 	f, err := m.TryIsolate(st)
@@ -141,15 +142,17 @@ func (m *Manager) TryIsolate(st *Stream) (*Fault, error) {
 	return f, err
 }
 
-// setUpExcept returns the streams, but st, whose environment is set up.
+// setUpExcept returns the streams, but st, whose environment is set up
+// and can be faulted: a local stream, whose address is the test machine's,
+// is no peer to cut off.
 func (m *Manager) setUpExcept(st *Stream) []*Stream {
 	m.mu.Lock()
 	var out []*Stream
 	for _, s := range m.streams {
 		s.mu.Lock()
-		up := s.env != nil
+		_, faultable := s.env.(stream.NetAdmin)
 		s.mu.Unlock()
-		if up && s != st {
+		if faultable && s != st {
 			out = append(out, s)
 		}
 	}
@@ -197,7 +200,7 @@ func Toward(g *Group) Impairment {
 }
 
 // Degrade impairs what the stream sends to the other streams the test has
-// set up so far (or to those of Toward): Delay, Loss and Rate, together or
+// set up so far that have a network of their own (or to those of Toward): Delay, Loss and Rate, together or
 // alone. What the peers send back is not touched: degrade them too for
 // both ways. Like Partition, it returns once the rules are in place, or
 // fails the test (call it from the test's goroutine); TryDegrade returns
