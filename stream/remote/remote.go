@@ -62,6 +62,8 @@ type Env struct {
 	lostMu  sync.Mutex
 	lost    error
 	closing atomic.Bool
+
+	platform platformCache // what Platform learnt (platform.go)
 }
 
 var _ stream.Environment = (*Env)(nil)
