@@ -35,6 +35,7 @@ type Stream struct {
 	env      stream.Environment
 	cur      *run
 	seq      int
+	sent     map[string]bool // code.SendOnce's memo for env; cleared with it
 }
 
 // ErrBusy is returned (and reported) by Run on a stream whose previous block
@@ -221,7 +222,7 @@ func (s *Stream) terminate(reason StopReason) error {
 	defer s.setupMu.Unlock()
 	s.mu.Lock()
 	env := s.env
-	s.env = nil
+	s.env, s.sent = nil, nil
 	s.mu.Unlock()
 	if env == nil {
 		return nil
@@ -553,6 +554,35 @@ func (t target) Type() string    { return t.s.Type() }
 func (t target) WorkDir() string { return t.env.WorkDir() }
 func (t target) Send(ctx context.Context, local, remote string) error {
 	return t.env.Send(ctx, local, remote)
+}
+
+// Sent and MarkSent make the target a code.SendOnce: the memo lives on the
+// Stream and is cleared when its environment is (Terminate), so a new
+// environment starts with nothing sent.
+func (t target) Sent(remote string) bool {
+	t.s.mu.Lock()
+	defer t.s.mu.Unlock()
+	return t.s.sent[remote]
+}
+
+func (t target) MarkSent(remote ...string) {
+	t.s.mu.Lock()
+	defer t.s.mu.Unlock()
+	if t.s.sent == nil {
+		t.s.sent = map[string]bool{}
+	}
+	for _, r := range remote {
+		t.s.sent[r] = true
+	}
+}
+
+// Platform makes the target a stream.Platformer where its environment is
+// one; other types' platform is unknown.
+func (t target) Platform(ctx context.Context) (goos, goarch string, err error) {
+	if p, ok := t.env.(stream.Platformer); ok {
+		return p.Platform(ctx)
+	}
+	return "", "", fmt.Errorf("stream type %s does not say its platform: %w", t.Type(), errors.ErrUnsupported)
 }
 
 func isClosed(c chan struct{}) bool {

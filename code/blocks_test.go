@@ -108,6 +108,7 @@ func TestTexts(t *testing.T) {
 		{"script", Script("testdata/x.sh", "a b"), "testdata/x.sh 'a b'"},
 		{"go program", GoProgram("./cmd/srv", "-port", "80"), "./cmd/srv -port 80"},
 		{"func", Func("serve", "a", "b c"), "serve a 'b c'"},
+		{"program", Program("/usr/bin/env", "A=b c", "true"), "/usr/bin/env 'A=b c' true"},
 	}
 	run := func(t *testing.T, tc testCase) {
 		tx, ok := tc.block.(Texter)
@@ -128,12 +129,12 @@ func TestKindsListsEveryKind(t *testing.T) {
 	for _, k := range Kinds() {
 		known[k.Name] = true
 	}
-	for _, b := range []Block{Shell(""), Exec("x"), Python(""), PythonModule("m"), Script("s"), GoProgram("p"), GoTest("p"), Func("f")} {
+	for _, b := range []Block{Shell(""), Exec("x"), Python(""), PythonModule("m"), Script("s"), GoProgram("p"), GoTest("p"), Func("f"), Program("p")} {
 		if !known[b.Kind()] {
 			t.Errorf("Kinds() does not list %q", b.Kind())
 		}
 	}
-	if len(known) != 8 {
-		t.Errorf("Kinds() lists %d kinds, want 8", len(known))
+	if len(known) != 9 {
+		t.Errorf("Kinds() lists %d kinds, want 9", len(known))
 	}
 }

@@ -10,6 +10,7 @@
 //	s.At(6).Run(code.GoProgram("./cmd/server", "-port", "8080"))
 //	s.At(7).Run(code.GoTest("./replication", "-test.run=^TestFailover$"))
 //	s.At(8).Run(code.Func("serve", "8080")) // registered with code.RegisterFunc in init
+//	s.At(9).Run(code.Program("/usr/sbin/nginx", "-t")) // with its loader and libraries
 //
 // The payload is always the first argument; options follow. A block ships what
 // it needs to the stream itself (a script file, a Python path, the test's
