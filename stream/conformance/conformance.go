@@ -67,6 +67,11 @@ type Options struct {
 	// clock. Zero means 100ms (the stream runs on the test's machine or in
 	// a container or namespace on it).
 	ClockSkew time.Duration
+
+	// NetAdmin: the type implements stream.NetAdmin and it works where
+	// the suite runs (root on the host through its command, the helper
+	// image in place). The netadmin/ subtests then check it.
+	NetAdmin bool
 }
 
 // Test checks the contract. open returns a new, not yet set up Environment
@@ -96,7 +101,10 @@ func Test(t *testing.T, open func(t *testing.T) stream.Environment, opts Options
 	})
 	s.setUp(t, s.env)
 
-	for _, c := range s.checks() {
+	checks := s.checks()
+	last := checks[len(checks)-1] // errors/no-prefix reviews the others' errors too
+	checks = append(append(checks[:len(checks)-1], s.netAdminChecks()...), last)
+	for _, c := range checks {
 		t.Run(c.name, c.f)
 	}
 }

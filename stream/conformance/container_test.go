@@ -46,7 +46,8 @@ func TestContainer(t *testing.T) {
 			if eng.endpoint != "" {
 				params = stream.Values{"engine": eng.endpoint}
 			}
-			conformance.Test(t, opener(t, "container", params, ""), conformance.Options{KillsDetached: true, Timeout: 20 * time.Second})
+			conformance.Test(t, opener(t, "container", params, ""), conformance.Options{KillsDetached: true, Timeout: 20 * time.Second,
+				NetAdmin: eng.name == "docker"})
 		})
 	}
 }

@@ -38,5 +38,5 @@ func TestRemoteLab(t *testing.T) {
 	if !ok {
 		t.Fatalf("%s/params.yaml defines no stream 1", dir)
 	}
-	conformance.Test(t, opener(t, s.Type, s.Values, s.Dir), conformance.Options{SameHost: true, Timeout: 20 * time.Second})
+	conformance.Test(t, opener(t, s.Type, s.Values, s.Dir), conformance.Options{SameHost: true, Timeout: 20 * time.Second, NetAdmin: true})
 }
