@@ -32,7 +32,10 @@ type Texter interface {
 	Text() string
 }
 
-// Target is what a block sees of the stream it is about to run on.
+// Target is what a block sees of the stream it is about to run on. The
+// manager's Target is also a SendOnce (what was sent to the stream's
+// environment) and a stream.Platformer (the stream's platform, where its
+// type says it); a block asks with a type assertion and does without.
 type Target interface {
 	// ID and Type are the stream's id and canonical type name.
 	ID() string
