@@ -49,7 +49,7 @@ const LabUser = "streamtest"
 const LabUID = 1000
 
 // Images lists the images Build knows, in build order.
-var Images = []string{BaseImage, PythonImage, SSHDImage}
+var Images = []string{BaseImage, PythonImage, SSHDImage, NetAdminImage}
 
 // what the images need from this machine
 var (
@@ -79,6 +79,8 @@ func Build(ctx context.Context, cli client.APIClient, w io.Writer, names ...stri
 			root, err = pythonRoot()
 		case SSHDImage:
 			root, err = sshdRoot()
+		case NetAdminImage:
+			root, err = netadminRoot()
 		default:
 			return fmt.Errorf("unknown image %s; known: %s", name, strings.Join(Images, ", "))
 		}

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the container-stream tests and `streamtest lab image` need
 # when missing: a static busybox (the base image), Debian's python3 (the
-# python image), dash and iputils' ping and sshd (the docker lab's image);
-# then checks that the Docker Engine answers. Outside CI a missing engine
-# only warns (the container tests skip); with CI=true it fails.
+# python image), dash and iputils' ping and sshd (the docker lab's image),
+# iptables and iproute2 (the netadmin image: network faults); then checks
+# that the Docker Engine answers. Outside CI a missing engine only warns
+# (the container tests skip); with CI=true it fails.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 need=()
@@ -13,6 +14,9 @@ if [ -z "$bb" ] || ldd "$bb" >/dev/null 2>&1; then need+=(busybox-static); fi
 [ -x /usr/bin/python3 ] || need+=(python3)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 [ -x /usr/bin/ping ] || need+=(iputils-ping)
+[ -x /usr/bin/dash ] || [ -x /bin/dash ] || need+=(dash)
+[ -x /usr/sbin/xtables-nft-multi ] || need+=(iptables)
+{ [ -x /sbin/tc ] || [ -x /usr/sbin/tc ]; } && { [ -x /bin/ip ] || [ -x /sbin/ip ]; } || need+=(iproute2)
 install_missing ${need[@]+"${need[@]}"}
 
 ci=false

@@ -88,7 +88,8 @@ type Env struct {
 	id       string // container id
 	name     string // container name
 	ip       string
-	netHeld  bool // holds a reference on the private network
+	netHeld  bool     // holds a reference on the private network
+	nadm     netAdmin // NetAdmin's helper container (netadmin.go)
 
 	gone  atomic.Bool // the container was found dead or removed from outside
 	noTar atomic.Bool // the image has no tar: Send uploads through the engine
@@ -426,6 +427,12 @@ func (e *Env) Close() error {
 	}
 	for _, p := range procs {
 		p.closing.Store(true) // ended by the removal, if not by now
+	}
+	if id != "" {
+		// The network helper first: see closeNetAdmin.
+		if err := e.closeNetAdmin(eng); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
 	defer cancel()

@@ -30,6 +30,11 @@
 //   - Host is the container's address on its network, reachable from the
 //     test process and from the other containers there. Asking for it sets
 //     the stream up.
+//   - NetAdmin (stream.NetAdmin, the manager's network faults) runs its
+//     scripts in a helper container of [NetAdminImage] that shares the
+//     stream's network namespace with CAP_NET_ADMIN, made on the first
+//     call; Close runs the latest undo and removes the helper before the
+//     stream's container (netadmin.go).
 //
 // # What the image must have
 //

@@ -11,5 +11,8 @@ func TestMain(m *testing.M) {
 	if os.Getenv(crashEnv) == "1" {
 		os.Exit(crashChild())
 	}
+	if os.Getenv(netAdminCrashEnv) == "1" {
+		os.Exit(netAdminCrashChild())
+	}
 	os.Exit(m.Run())
 }

@@ -282,6 +282,7 @@ func Sweep(ctx context.Context, cli client.APIClient, labels ...string) (int, er
 	if err != nil {
 		return 0, err
 	}
+	netHelpersFirst(cs.Items)
 	for _, c := range cs.Items {
 		_, err := cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 		switch {
