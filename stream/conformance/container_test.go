@@ -47,7 +47,7 @@ func TestContainer(t *testing.T) {
 				params = stream.Values{"engine": eng.endpoint}
 			}
 			conformance.Test(t, opener(t, "container", params, ""), conformance.Options{KillsDetached: true, Timeout: 20 * time.Second,
-				NetAdmin: eng.name == "docker"})
+				NetAdmin: true})
 		})
 	}
 }
