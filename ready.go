@@ -48,7 +48,8 @@ var (
 // the test's goroutine), when timeout passes first, when the block ends
 // first, or when the test ends: the message names the stream and quotes the
 // last lines of the block's stdout and stderr. TryWaitOutput returns the
-// error instead.
+// error instead. To wait for a line printed after some instant only (a
+// new leader elected after a crash), use Mark and WaitOutputAfter.
 func (s *Stream) WaitOutput(re *regexp.Regexp, timeout time.Duration) []string {
 	s.m.t.Helper()
 	m, err := s.TryWaitOutput(re, timeout)
@@ -63,7 +64,77 @@ func (s *Stream) WaitOutput(re *regexp.Regexp, timeout time.Duration) []string {
 // context.DeadlineExceeded when timeout passed, ErrBlockEnded when the
 // block ended, context.Canceled when the test ended.
 func (s *Stream) TryWaitOutput(re *regexp.Regexp, timeout time.Duration) ([]string, error) {
-	const op = "wait for output"
+	return s.waitOutput("wait for output", nil, re, timeout)
+}
+
+// OutputMark is where the output of a stream's block had reached at an
+// instant: got with Stream.Mark, given to WaitOutputAfter so that only the
+// lines printed after it count. The zero OutputMark is before every block:
+// with it, WaitOutputAfter is WaitOutput.
+type OutputMark struct {
+	s              *Stream
+	r              *run // the block it was taken on; nil: before any
+	stdout, stderr int  // the lengths of its stdout and stderr then
+	at             time.Time
+}
+
+// Mark returns where the output of the stream's current block (the last
+// one, if it has ended) has reached now, on stdout and on stderr, for
+// WaitOutputAfter: a test that crashes a leader marks the survivors'
+// output before the crash, then waits for a line of a new election, which
+// the lines of an earlier election cannot satisfy.
+//
+//	mark := follower.Mark()
+//	leader.Kill()
+//	follower.WaitOutputAfter(mark, regexp.MustCompile(`elected leader (\w+) at term (\d+)`), 10*time.Second)
+//
+// A mark taken before the stream ran a block, or on a block before the one
+// that WaitOutputAfter then waits for (the member was restarted since),
+// marks the start of that block's output: every line of it counts.
+func (s *Stream) Mark() OutputMark {
+	m := OutputMark{s: s, at: time.Now()}
+	if r := s.last(); r != nil {
+		m.r = r
+		m.stdout, m.stderr = r.stdout.len(), r.stderr.len()
+	}
+	return m
+}
+
+// WaitOutputAfter is WaitOutput for the lines that begin after mark, got
+// with Mark on this stream: a line printed, or begun, before the mark does
+// not count, even if its end arrives after it. Lines of stdout and of
+// stderr are matched as by WaitOutput, each from its own mark. When the
+// stream's current block is not the one the mark was taken on (the stream
+// has run another block since, a restarted server), every line of the
+// current block counts.
+//
+// It fails the test, as t.Fatal does, when timeout passes first, the block
+// ends first or the test ends; the message names the stream, says how many
+// lines came after the mark and quotes the last lines of the block's
+// output. TryWaitOutputAfter returns the error instead; a mark taken on
+// another stream is an error too.
+func (s *Stream) WaitOutputAfter(mark OutputMark, re *regexp.Regexp, timeout time.Duration) []string {
+	s.m.t.Helper()
+	m, err := s.TryWaitOutputAfter(mark, re, timeout)
+	if err != nil {
+		s.m.t.Fatalf("streamtest: %v", err)
+	}
+	return m
+}
+
+// TryWaitOutputAfter is WaitOutputAfter for code that handles the failure
+// itself; its errors are those of TryWaitOutput.
+func (s *Stream) TryWaitOutputAfter(mark OutputMark, re *regexp.Regexp, timeout time.Duration) ([]string, error) {
+	const op = "wait for output after a mark"
+	if mark.s != nil && mark.s != s {
+		return nil, s.error(op, fmt.Errorf("the mark was taken on stream %s, not on this one", mark.s.id))
+	}
+	return s.waitOutput(op, &mark, re, timeout)
+}
+
+// waitOutput waits until a line of the stream's current block matches re;
+// with a mark, a line that begins after it.
+func (s *Stream) waitOutput(op string, mark *OutputMark, re *regexp.Regexp, timeout time.Duration) ([]string, error) {
 	if re == nil {
 		return nil, s.error(op, errors.New("nil pattern"))
 	}
@@ -71,9 +142,28 @@ func (s *Stream) TryWaitOutput(re *regexp.Regexp, timeout time.Duration) ([]stri
 	if r == nil {
 		return nil, s.error(op, fmt.Errorf("no block has run on the stream, so no output can match `%s`", re))
 	}
+	stdout, stderr := lineScanner{buf: &r.stdout}, lineScanner{buf: &r.stderr}
+	what := "a line of stdout or stderr"
+	if mark != nil {
+		what = "a line of stdout or stderr begun after the mark"
+		if mark.r == r {
+			stdout.skipTo(mark.stdout)
+			stderr.skipTo(mark.stderr)
+		}
+	}
+	// after says how many lines followed the mark, for a failure.
+	after := func() string {
+		if mark == nil {
+			return ""
+		}
+		if mark.r != r {
+			return "; the mark was taken before this block began, so every line of it counted"
+		}
+		return fmt.Sprintf("; since the mark, taken %s ago, %s and %s",
+			fmtDuration(time.Since(mark.at)), linesSince(&r.stdout, mark.stdout, "stdout"), linesSince(&r.stderr, mark.stderr, "stderr"))
+	}
 	ctx, cancel := context.WithTimeout(s.m.ctx, timeout)
 	defer cancel()
-	stdout, stderr := lineScanner{buf: &r.stdout}, lineScanner{buf: &r.stderr}
 	for {
 		// The channels first: a write after them wakes the select below.
 		outGrew, errGrew := r.stdout.changed(), r.stderr.changed()
@@ -86,7 +176,7 @@ func (s *Stream) TryWaitOutput(re *regexp.Regexp, timeout time.Duration) ([]stri
 		}
 		if ended {
 			return nil, s.error(op, &waitError{
-				msg:   fmt.Sprintf("%s (%s, %s) without a line of stdout or stderr matching `%s`", ErrBlockEnded, r.describe(), r.ending(), re),
+				msg:   fmt.Sprintf("%s (%s, %s) without %s matching `%s`%s", ErrBlockEnded, r.describe(), r.ending(), what, re, after()),
 				tail:  r.tail(),
 				cause: []error{ErrBlockEnded},
 			})
@@ -98,18 +188,38 @@ func (s *Stream) TryWaitOutput(re *regexp.Regexp, timeout time.Duration) ([]stri
 		case <-ctx.Done():
 			if s.m.ctx.Err() != nil {
 				return nil, s.error(op, &waitError{
-					msg:   fmt.Sprintf("the test ended before a line of stdout or stderr matched `%s` (the block: %s)", re, r.describe()),
+					msg:   fmt.Sprintf("the test ended before %s matched `%s` (the block: %s)%s", what, re, r.describe(), after()),
 					tail:  r.tail(),
 					cause: []error{context.Canceled},
 				})
 			}
 			return nil, s.error(op, &waitError{
-				msg:   fmt.Sprintf("no line of stdout or stderr matched `%s` within %v; the block (%s) %s", re, timeout, r.describe(), r.state()),
+				msg:   fmt.Sprintf("no %s matched `%s` within %v; the block (%s) %s%s", strings.TrimPrefix(what, "a "), re, timeout, r.describe(), r.state(), after()),
 				tail:  r.tail(),
 				cause: []error{context.DeadlineExceeded},
 			})
 		}
 	}
+}
+
+// linesSince says how many lines of a buffer begin at or after offset off:
+// "3 lines of stdout", "no line of stderr".
+func linesSince(b *buffer, off int, name string) string {
+	data := b.since(off)
+	n := bytes.Count(data, []byte("\n"))
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		n++ // an unended last line
+	}
+	if off > 0 && b.at(off-1) != '\n' && len(data) > 0 {
+		n-- // the rest of a line begun before the mark
+	}
+	switch n {
+	case 0:
+		return "no line of " + name
+	case 1:
+		return "1 line of " + name
+	}
+	return fmt.Sprintf("%d lines of %s", n, name)
 }
 
 // WaitPort waits until TCP port port of the stream accepts connections at
@@ -264,6 +374,50 @@ func (g *Group) TryWaitOutput(re *regexp.Regexp, timeout time.Duration) error {
 	return g.each("wait for output", func(s *Stream) error { _, err := s.TryWaitOutput(re, timeout); return err })
 }
 
+// GroupMark is where the output of every member of a group had reached:
+// got with Group.Mark, given to Group.WaitOutputAfter.
+type GroupMark struct {
+	marks map[*Stream]OutputMark
+}
+
+// Of returns the mark of one member, for Stream.WaitOutputAfter; the zero
+// OutputMark (every line counts) for a stream the group did not have.
+func (m GroupMark) Of(st *Stream) OutputMark { return m.marks[st] }
+
+// Mark marks the output of every member, as Stream.Mark.
+func (g *Group) Mark() GroupMark {
+	m := GroupMark{marks: make(map[*Stream]OutputMark, len(g.members))}
+	for _, s := range g.members {
+		m.marks[s] = s.Mark()
+	}
+	return m
+}
+
+// WaitOutputAfter waits, as Stream.WaitOutputAfter, until a line that
+// every member's block printed after its mark matches re, all at once; it
+// fails the test with every member's failure. A member that mark does not
+// hold (it was not in the group that was marked) is an error naming it.
+// TryWaitOutputAfter returns the failures, joined.
+func (g *Group) WaitOutputAfter(mark GroupMark, re *regexp.Regexp, timeout time.Duration) {
+	g.m.t.Helper()
+	if err := g.TryWaitOutputAfter(mark, re, timeout); err != nil {
+		g.m.t.Fatalf("streamtest: %v", err)
+	}
+}
+
+// TryWaitOutputAfter is WaitOutputAfter for code that handles the failures
+// itself.
+func (g *Group) TryWaitOutputAfter(mark GroupMark, re *regexp.Regexp, timeout time.Duration) error {
+	return g.each("wait for output after a mark", func(s *Stream) error {
+		m, ok := mark.marks[s]
+		if !ok {
+			return s.error("wait for output after a mark", errors.New("the group's mark holds no mark of this stream (take it with Mark on a group that has it)"))
+		}
+		_, err := s.TryWaitOutputAfter(m, re, timeout)
+		return err
+	})
+}
+
 // waitError is why a wait failed: a message, the last lines of the block's
 // output, and the causes it wraps.
 type waitError struct {
@@ -279,12 +433,31 @@ func (e *waitError) Unwrap() []error { return e.cause }
 type lineScanner struct {
 	buf  *buffer
 	from int // the offset of the first line not matched yet
+	// partial: the bytes at from end a line begun before from, which does
+	// not count: skipTo a mark in the middle of a line.
+	partial bool
+}
+
+// skipTo makes the scanner match only the lines that begin at offset off
+// or later.
+func (l *lineScanner) skipTo(off int) {
+	l.from = off
+	l.partial = off > 0 && l.buf.at(off-1) != '\n'
 }
 
 // scan matches every complete line not matched yet, and the last, unended
 // line too when final, against re; it returns the first match.
 func (l *lineScanner) scan(re *regexp.Regexp, final bool) []string {
 	data := l.buf.since(l.from)
+	if l.partial {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			return nil // the line begun before the mark goes on, or ended the output
+		}
+		l.from += i + 1
+		data = data[i+1:]
+		l.partial = false
+	}
 	for {
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
@@ -321,6 +494,23 @@ func (b *buffer) changed() <-chan struct{} {
 		b.grew = make(chan struct{})
 	}
 	return b.grew
+}
+
+// len returns how many bytes the buffer holds.
+func (b *buffer) len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.b)
+}
+
+// at returns the byte at offset off, or 0 beyond what the buffer holds.
+func (b *buffer) at(off int) byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if off < 0 || off >= len(b.b) {
+		return 0
+	}
+	return b.b[off]
 }
 
 // since returns a copy of what the buffer holds from offset off on.

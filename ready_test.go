@@ -3,6 +3,7 @@ package streamtest_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -382,4 +383,181 @@ func TestWaitPortContainer(t *testing.T) {
 	if !errors.Is(err, errors.ErrUnsupported) || !strings.Contains(err.Error(), "the container's loopback") {
 		t.Errorf("WaitAddr on the container's loopback: %v; want unsupported at once", err)
 	}
+}
+
+// Only the lines begun after the mark count: not those printed before it,
+// nor the one it cuts in the middle, even when its end comes after it.
+func TestWaitOutputAfterAMark(t *testing.T) {
+	s := localStreams(t)
+	st := s.At(1)
+	// "leader 1" is printed whole, then "leader 2" begun; the mark is taken
+	// between; then "leader 2" ends, and "leader 3" follows on stderr.
+	dir := t.TempDir()
+	gate := filepath.Join(dir, "gate")
+	st.Run(code.Shell(`echo leader 1; printf 'leader 2'; echo err 1 >&2; while [ ! -e ` + gate + ` ]; do sleep 0.01; done; echo; sleep 0.2; echo leader 3 >&2; exec sleep 60`))
+	st.WaitOutput(regexp.MustCompile(`^err 1$`), 50*time.Second)
+	untilStdoutEnds(t, st, "leader 1\nleader 2") // stdout is a pipe of its own
+	mark := st.Mark()
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := st.WaitOutputAfter(mark, regexp.MustCompile(`^leader (\d+)$`), 50*time.Second)
+	if !slices.Equal(m, []string{"leader 3", "3"}) {
+		t.Errorf("WaitOutputAfter = %q, want leader 3: the lines before the mark counted", m)
+	}
+	// WaitOutput, from the start, finds the first.
+	if m := st.WaitOutput(regexp.MustCompile(`^leader (\d+)$`), time.Second); m[1] != "1" {
+		t.Errorf("WaitOutput = %q, want leader 1", m)
+	}
+	// The same mark once more: still leader 3, and a pattern only the old
+	// lines match times out, saying what came after the mark.
+	if m := st.WaitOutputAfter(mark, regexp.MustCompile(`^leader (\d+)$`), time.Second); m[1] != "3" {
+		t.Errorf("WaitOutputAfter again = %q, want leader 3", m)
+	}
+	_, err := st.TryWaitOutputAfter(mark, regexp.MustCompile(`^(leader [12]|err 1)$`), 300*time.Millisecond)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v; want a timeout", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		"stream 1 (local, host 127.0.0.1): wait for output after a mark: no line of stdout or stderr begun after the mark matched `^(leader [12]|err 1)$` within 300ms; the block (shell ",
+		") is still running; since the mark, taken ",
+		" ago, no line of stdout and 1 line of stderr\n",
+		"stderr (2 lines):\n    | err 1\n    | leader 3",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the error does not say %q:\n%s", want, msg)
+		}
+	}
+}
+
+// untilStdoutEnds waits until the stdout of the stream's block so far ends
+// with suffix: an unended line, which no wait can see.
+func untilStdoutEnds(t *testing.T, st *streamtest.Stream, suffix string) {
+	t.Helper()
+	for deadline := time.Now().Add(50 * time.Second); !strings.HasSuffix(st.Output().Stdout(), suffix); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the block did not print %q: %v", suffix, st.Output())
+		}
+	}
+}
+
+// A mark in the middle of a line that goes on: the rest of that line does
+// not count, though it matches; the next line does.
+func TestWaitOutputAfterAMarkInALine(t *testing.T) {
+	s := localStreams(t)
+	st := s.At(1)
+	gate := filepath.Join(t.TempDir(), "gate")
+	st.Run(code.Shell(`printf 'term 1'; while [ ! -e ` + gate + ` ]; do sleep 0.01; done; echo ' elected'; echo 'term 2 elected'; exec sleep 60`))
+	untilStdoutEnds(t, st, "term 1")
+	mark := st.Mark()
+	os.WriteFile(gate, nil, 0o644)
+	m := st.WaitOutputAfter(mark, regexp.MustCompile(`^(.*)elected$`), 50*time.Second)
+	if m[0] != "term 2 elected" {
+		t.Errorf("WaitOutputAfter = %q, want the line after the mark", m)
+	}
+}
+
+// A mark in the middle of an unended last line: that line does not count
+// when the block ends, though WaitOutput's would.
+func TestWaitOutputAfterAMarkInAnUnendedLine(t *testing.T) {
+	s := localStreams(t)
+	st := s.At(1)
+	gate := filepath.Join(t.TempDir(), "gate")
+	st.Run(code.Shell(`printf 'ready'; while [ ! -e ` + gate + ` ]; do sleep 0.01; done; printf ' now'`))
+	untilStdoutEnds(t, st, "ready")
+	mark := st.Mark()
+	os.WriteFile(gate, nil, 0o644)
+	_, err := st.TryWaitOutputAfter(mark, regexp.MustCompile(`now`), time.Minute)
+	if !errors.Is(err, streamtest.ErrBlockEnded) {
+		t.Fatalf("err = %v; want ErrBlockEnded", err)
+	}
+	if !strings.Contains(err.Error(), "without a line of stdout or stderr begun after the mark matching `now`; since the mark, taken ") ||
+		!strings.Contains(err.Error(), "no line of stdout and no line of stderr") {
+		t.Errorf("err = %v", err)
+	}
+	if _, err := st.TryWaitOutput(regexp.MustCompile(`ready now`), time.Minute); err != nil {
+		t.Errorf("WaitOutput: %v", err)
+	}
+	// A mark of a block that has ended is at its end.
+	_, err = st.TryWaitOutputAfter(st.Mark(), regexp.MustCompile(`.`), time.Minute)
+	if !errors.Is(err, streamtest.ErrBlockEnded) {
+		t.Errorf("a mark at the end: %v; want ErrBlockEnded", err)
+	}
+}
+
+// A mark taken on an earlier block, or before any: every line of the
+// current block counts. A mark of another stream is an error.
+func TestWaitOutputAfterAMarkOfAnEarlierBlock(t *testing.T) {
+	s := localStreams(t)
+	st := s.At(1)
+	before := st.Mark() // no block yet
+	st.Run(code.Shell(`echo elected leader a at term 2`), streamtest.Wait())
+	earlier := st.Mark()
+	st.Run(code.Shell(`echo elected leader a at term 2; exec sleep 60`)) // the member restarted
+	re := regexp.MustCompile(`elected leader (\w+) at term (\d+)`)
+	for name, mark := range map[string]streamtest.OutputMark{"before any block": before, "on the earlier block": earlier, "zero": {}} {
+		m, err := st.TryWaitOutputAfter(mark, re, 50*time.Second)
+		if err != nil || m[2] != "2" {
+			t.Errorf("a mark %s: %q, %v; want the current block's line", name, m, err)
+		}
+	}
+	_, err := st.TryWaitOutputAfter(s.At(2).Mark(), re, time.Second)
+	if err == nil || !strings.Contains(err.Error(), "stream 1 (local, host 127.0.0.1): wait for output after a mark: the mark was taken on stream 2, not on this one") {
+		t.Errorf("a mark of stream 2 on stream 1: %v", err)
+	}
+	st.Terminate()
+	st.Run(code.Shell(`exit 1`), streamtest.Wait())
+	_, err = st.TryWaitOutputAfter(earlier, re, time.Minute)
+	if !errors.Is(err, streamtest.ErrBlockEnded) || !strings.Contains(err.Error(), "the mark was taken before this block began, so every line of it counted") {
+		t.Errorf("a mark of an earlier block, on a block that printed nothing: %v", err)
+	}
+}
+
+// The group's mark: every member waits for a line after its own mark.
+func TestGroupWaitOutputAfter(t *testing.T) {
+	s := localStreams(t)
+	g := s.Range(1, 2)
+	dir := t.TempDir()
+	gate := filepath.Join(dir, "gate")
+	g.Run(code.Shell(`echo term 1; while [ ! -e ` + gate + ` ]; do sleep 0.01; done; echo term 2; exec sleep 60`))
+	g.WaitOutput(regexp.MustCompile(`^term 1$`), 50*time.Second)
+	mark := g.Mark()
+	err := g.TryWaitOutputAfter(mark, regexp.MustCompile(`^term \d+$`), 300*time.Millisecond)
+	if !errors.Is(err, context.DeadlineExceeded) || strings.Count(err.Error(), "within 300ms") != 2 {
+		t.Fatalf("before the gate: %v; want both members timed out", err)
+	}
+	os.WriteFile(gate, nil, 0o644)
+	g.WaitOutputAfter(mark, regexp.MustCompile(`^term 2$`), 50*time.Second)
+	if m := s.At(2).WaitOutputAfter(mark.Of(s.At(2)), regexp.MustCompile(`^term (\d)$`), time.Second); m[1] != "2" {
+		t.Errorf("stream 2 after its mark: %q", m)
+	}
+	err = s.Range(1, 3).TryWaitOutputAfter(mark, regexp.MustCompile(`term`), time.Second)
+	if err == nil || !strings.Contains(err.Error(), "stream 3 (local): wait for output after a mark: the group's mark holds no mark of this stream") || strings.Contains(err.Error(), "stream 1") {
+		t.Errorf("a member the mark does not hold: %v", err)
+	}
+}
+
+// A line printed before the mark does not count: after a crash, the test
+// waits for a new election, not the first one.
+func ExampleStream_WaitOutputAfter() {
+	sess := streamtest.NewSession("ExampleStream_WaitOutputAfter")
+	defer sess.Close()
+	s := streamtest.For(sess, streamtest.IgnoreEnvironment())
+
+	st := s.At(1)
+	crash, crashed := io.Pipe() // a stand-in for the crash of another member
+	st.Run(code.Shell("echo 'elected leader a at term 2'; read x; echo 'elected leader b at term 3'; exec sleep 60"),
+		streamtest.Stdin(func() io.Reader { return crash }))
+	elected := regexp.MustCompile(`elected leader (\w+) at term (\d+)`)
+	m := st.WaitOutput(elected, 10*time.Second)
+	fmt.Println("first:", m[1], "at term", m[2])
+	mark := st.Mark() // before the crash
+	fmt.Fprintln(crashed, "crash")
+	crashed.Close()
+	m = st.WaitOutputAfter(mark, elected, 10*time.Second)
+	fmt.Println("after the mark:", m[1], "at term", m[2])
+	// Output:
+	// first: a at term 2
+	// after the mark: b at term 3
 }
