@@ -1,0 +1,146 @@
+package remote
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/streamtest/streamtest/lab/netns"
+)
+
+// The floors of this machine's remote benchmarks: the bare mechanism, with
+// no streamtest code on either side, to state BenchmarkRemoteRun and
+// BenchmarkSynchronizedSkew as ratios to them. On the lab:
+//
+//	STREAMTEST_LAB=$PWD/.lab go test -run '^$' -bench 'Bare' ./stream/remote
+
+// bareClient is an x/crypto/ssh connection to lab host n, logged in with
+// the lab's key, the host key checked: no streamtest code.
+func bareClient(b *testing.B, l *netns.Lab, n int) *ssh.Client {
+	b.Helper()
+	h, _ := l.Host(n)
+	key, err := os.ReadFile(l.Key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	signer, err := ssh.ParsePrivateKey(key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cb, err := knownhosts.New(l.KnownHosts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := ssh.Dial("tcp", net.JoinHostPort(h.Addr, "22"), &ssh.ClientConfig{
+		User: l.User, Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)}, HostKeyCallback: cb,
+		HostKeyAlgorithms: []string{ssh.KeyAlgoED25519},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Close() })
+	return c
+}
+
+// BenchmarkBareSSHExec runs the program a block of BenchmarkRemoteRun runs
+// (true, found in PATH and exec'd in the session's own process) in a bare
+// session: the floor of a warm block. BenchmarkBareSSHSession runs the
+// shell's built-in true instead, which starts no program.
+func BenchmarkBareSSHExec(b *testing.B) {
+	c := bareClient(b, needLab(b), 1)
+	for b.Loop() {
+		s, err := c.NewSession()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Run("exec true"); err != nil {
+			b.Fatal(err)
+		}
+		s.Close()
+	}
+}
+
+// bareParked is the program of a BenchmarkBareSSHRelease session: bash
+// (as gated blocks use) says it is parked, reads one line from the channel
+// and prints the host's clock, read without starting a process.
+const bareParked = `exec bash -c 'echo parked; IFS= read -r l; echo "$EPOCHREALTIME"'`
+
+// BenchmarkBareSSHRelease is the floor of BenchmarkSynchronizedSkew: one
+// bare session per lab host (an established x/crypto/ssh connection each),
+// parked in a read of its channel, released together by one write each in
+// a loop, each noting the host's clock when its line came (the lab's hosts
+// share this machine's clock). It reports the spread between the first and
+// the last as skew-µs (the mean) and max-skew-µs (the worst). Every host's
+// sshd decrypts its line and wakes its shell, all on this machine's cores.
+func BenchmarkBareSSHRelease(b *testing.B) {
+	l := needLab(b)
+	var clients []*ssh.Client
+	for _, h := range l.Hosts {
+		clients = append(clients, bareClient(b, l, h.N))
+	}
+	type parked struct {
+		s   *ssh.Session
+		in  io.WriteCloser
+		out *bufio.Reader
+	}
+	var total, worst time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		ps := make([]parked, len(clients))
+		for i, c := range clients {
+			s, err := c.NewSession()
+			if err != nil {
+				b.Fatal(err)
+			}
+			in, _ := s.StdinPipe()
+			out, _ := s.StdoutPipe()
+			if err := s.Start(bareParked); err != nil {
+				b.Fatal(err)
+			}
+			ps[i] = parked{s, in, bufio.NewReader(out)}
+		}
+		for _, p := range ps {
+			if l, err := p.out.ReadString('\n'); err != nil || l != "parked\n" {
+				b.Fatalf("%q, %v; want parked", l, err)
+			}
+		}
+		b.StartTimer()
+		for _, p := range ps {
+			io.WriteString(p.in, "go\n")
+		}
+		var first, last time.Time
+		for i, p := range ps {
+			l, err := p.out.ReadString('\n')
+			if err != nil {
+				b.Fatal(err)
+			}
+			t := parseGateTime(strings.TrimSpace(l))
+			if i == 0 || t.Before(first) {
+				first = t
+			}
+			if i == 0 || t.After(last) {
+				last = t
+			}
+		}
+		b.StopTimer()
+		for _, p := range ps {
+			p.in.Close()
+			p.s.Wait()
+			p.s.Close()
+		}
+		skew := last.Sub(first)
+		total += skew
+		worst = max(worst, skew)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(total.Microseconds())/float64(b.N), "skew-µs")
+	b.ReportMetric(float64(worst.Microseconds()), "max-skew-µs")
+	b.ReportMetric(float64(len(clients)), "hosts")
+}
