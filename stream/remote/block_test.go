@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -54,6 +53,7 @@ func TestWrapperLine(t *testing.T) {
 		{name: "args", args: []string{"printf", "%s|", "a b", "it's", "$X", "", "\n"}, stdout: "a b|it's|$X||\n|", report: "ready"},
 		{name: "env", args: []string{"sh", "-c", `printf '%s|%s' "$A" "$B"`}, env: []string{"A=first-value-9f2", "A=two\nlines\n", "B= $(id) 'q' \\"},
 			stdout: "two\nlines\n| $(id) 'q' \\", report: "ready"},
+		{name: "env lines like counts", args: []string{"sh", "-c", `printf '%s|%s' "$C" "$D"`}, env: []string{"C=0\n2\n0", "D=\n\n"}, stdout: "0\n2\n0|\n\n", report: "ready"},
 		{name: "env changes PATH", args: []string{"run.sh"}, env: []string{"PATH=" + filepath.Join(base, "work", "sub")}, stdout: "run\n", report: "ready"},
 		{name: "stdin after the preamble", args: []string{"cat"}, env: []string{"A=val-77c1"}, input: "in\nput", stdout: "in\nput", report: "ready"},
 		{name: "dir", dir: "sub", args: []string{"./run.sh"}, stdout: "run\n", report: "ready"},
@@ -71,15 +71,14 @@ func TestWrapperLine(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			sentinel := newSentinel()
-			pre, err := preamble(tc.env, sentinel)
+			pre, err := preamble(tc.env)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if tc.name == "no preamble end" {
-				pre = []byte("A=1\n") // the input ends before the sentinel
+				pre = []byte("2\nA=1\n") // the input ends inside an entry
 			}
-			line := wrapperLine(base, sentinel, tc.gated, tc.dir, tc.args)
+			line := wrapperLine(base, tc.gated, tc.dir, tc.args)
 			for _, kv := range tc.env {
 				_, v, _ := strings.Cut(kv, "=")
 				if strings.Contains(line, v) {
@@ -110,22 +109,19 @@ func TestWrapperLine(t *testing.T) {
 
 func TestPreamble(t *testing.T) {
 	for _, env := range [][]string{{"1A=x-secret"}, {"A-B=x-secret"}, {"novalue"}, {"_st_b=x-secret"}, {"A=a\x00b-secret"}} {
-		_, err := preamble(env, "S")
+		_, err := preamble(env)
 		if err == nil {
 			t.Errorf("preamble(%q): no error", env)
 		} else if strings.Contains(err.Error(), "secret") {
 			t.Errorf("preamble(%q): the error shows the value: %v", env, err)
 		}
 	}
-	if _, err := preamble([]string{"A=x\nS\ny"}, "S"); err == nil {
-		t.Error("a value holding the sentinel line: no error")
-	}
-	got, err := preamble([]string{"A=1", "B=two\nlines"}, "S")
-	if want := "A=1\nS\nB=two\nlines\nS\nS\n"; err != nil || string(got) != want {
+	got, err := preamble([]string{"A=1", "B=two\nlines", "C=0\n0\n"})
+	if want := "1\nA=1\n2\nB=two\nlines\n3\nC=0\n0\n\n0\n"; err != nil || string(got) != want {
 		t.Errorf("preamble = %q, %v; want %q", got, err, want)
 	}
-	if a, b := newSentinel(), newSentinel(); a == b || !strings.HasPrefix(a, "--streamtest-") {
-		t.Errorf("sentinels %q %q", a, b)
+	if got, err := preamble(nil); err != nil || string(got) != "0\n" {
+		t.Errorf("preamble(nil) = %q, %v; want %q", got, err, "0\n")
 	}
 }
 
@@ -162,8 +158,8 @@ func TestUnitStartErrors(t *testing.T) {
 		t.Errorf("%d processes left in the set", n)
 	}
 	// the wrappers that refused registered nothing
-	if ents, _ := os.ReadDir(filepath.Join(filepath.Dir(e.WorkDir()), "run")); len(ents) != 0 {
-		t.Errorf("registered: %v", ents)
+	if reg, err := os.ReadFile(filepath.Join(filepath.Dir(e.WorkDir()), "run", "blocks")); err != nil || len(reg) != 0 {
+		t.Errorf("registered: %q, %v", reg, err)
 	}
 }
 
@@ -563,8 +559,8 @@ func TestUnitWatchdogCountsEveryLine(t *testing.T) {
 // A registration is checked before the guard signals: a pid that was
 // reused after a block's group emptied belongs to someone else, who must be
 // left alone. The stand-in for such a process is a session leader this test
-// starts outside the stream, registered in the stream's run/ as a block
-// with another start time.
+// starts outside the stream, registered in the stream's run/blocks as a
+// block with another start time.
 func TestUnitGuardSkipsReusedPIDs(t *testing.T) {
 	e, _ := newUnitEnv(t, unitParams(newTestServer(t)))
 	if err := e.Setup(context.Background()); err != nil {
@@ -578,11 +574,16 @@ func TestUnitGuardSkipsReusedPIDs(t *testing.T) {
 	}
 	t.Cleanup(func() { other.Process.Kill(); other.Wait() })
 	pid := other.Process.Pid
-	run := filepath.Join(filepath.Dir(e.WorkDir()), "run")
+	blocks := filepath.Join(filepath.Dir(e.WorkDir()), "run", "blocks")
 	// The block that had this pid started at another time.
-	if err := os.WriteFile(filepath.Join(run, strconv.Itoa(pid)), []byte("1\n"), 0o600); err != nil {
+	f, err := os.OpenFile(blocks, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := fmt.Fprintf(f, "%d 1\n", pid); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
 	// A block of the stream itself, registered by the wrapper as usual.
 	p := sleeper(t, e, marker())
 	e.mu.Lock()

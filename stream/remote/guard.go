@@ -54,9 +54,10 @@ func CutLinkBound(keepalive time.Duration) time.Duration {
 //	s N P    send signal number N to block P's tree
 //	q        Close: clean up and end
 //
-// A block's tree is its process group P (the wrapper registers it in
-// base/run) and every descendant of the group's processes, those that made
-// a session of their own included (ps, awk). When q comes, or the input
+// A block's tree is its process group P (the wrapper registers it with a
+// line "P START" appended to base/run/blocks) and every descendant of the
+// group's processes, those that made a session of their own included (ps,
+// awk). When q comes, or the input
 // ends (the connection is gone, the test binary was killed), or the
 // watchdog sees no heartbeat for watchdogChecks seconds, it kills every
 // registered block's tree and removes the base directory (read-only
@@ -66,11 +67,13 @@ func CutLinkBound(keepalive time.Duration) time.Duration {
 // process with that pid has another start time, the pid was reused after
 // the block's group emptied (a pid is not reused while its group has
 // members), and the guard leaves that process and its group alone, for
-// signals and clean-up alike. Its loop uses
-// only shell built-ins but for signals; the watchdog runs sleep.
+// signals and clean-up alike (m, one awk over the registrations, says
+// which of its arguments, or of all registered groups, are still the
+// stream's). Its loop uses only shell built-ins but for signals; the
+// watchdog runs sleep.
 const guardScript = `W=$1
 b=$(mktemp -d "${TMPDIR:-/tmp}/streamtest.XXXXXXXXXX") || exit 1
-mkdir -m 700 "$b/work" "$b/run" || { rm -rf "$b"; exit 1; }
+mkdir -m 700 "$b/work" "$b/run" && : >"$b/run/blocks" || { rm -rf "$b"; exit 1; }
 t() { s=$1; shift
   d=$(ps -e -o pid= -o ppid= -o pgid= 2>/dev/null | awk -v g=" $* " '
     { p[NR]=$1; q[NR]=$2; if (index(g, " " $3 " ")) m[$1]=1 }
@@ -79,12 +82,14 @@ t() { s=$1; shift
   for g in "$@"; do kill -$s -$g 2>/dev/null; done
   [ -z "$d" ] || kill -$s $d 2>/dev/null
 }
-v() { y=${20}; }
-o() { [ -r "/proc/$1/stat" ] || return 0
-  r=; read -r r <"$b/run/$1" 2>/dev/null; [ -n "$r" ] || return 0
-  x=; read -r x <"/proc/$1/stat" 2>/dev/null || return 0
-  v ${x##*) }; [ "$y" = "$r" ]; }
-k() { set --; for f in "$b"/run/*; do p=${f##*/}; case $p in ''|*[!0-9]*) ;; *) o "$p" && set -- "$@" "$p";; esac; done
+m() { awk -v w=" $* " '$1 ~ /^[0-9]+$/ { r[$1] = r[$1] " " $2 }
+  END { n = split(w, c, " "); if (!n) for (p in r) c[++n] = p
+    for (i = 1; i <= n; i++) { p = c[i]; f = "/proc/" p "/stat"
+      if (!(p in r) || (getline l < f) <= 0) { print p; continue }
+      close(f); sub(/^.*\) /, "", l); split(l, a, " ")
+      if (index(r[p] " ", " " a[20] " ") || index(r[p] " ", "  ")) print p } }' "$b/run/blocks" 2>/dev/null; }
+o() { [ ! -r "/proc/$1/stat" ] || [ -n "$(m "$1")" ]; }
+k() { set -- $(m)
   [ $# -eq 0 ] || t 9 "$@"
   [ -f "$b/netundo" ] && sh "$b/netundo" </dev/null >/dev/null 2>&1
   rm -rf "$b" 2>/dev/null || { chmod -R u+rwx "$b"; rm -rf "$b"; }; }

@@ -54,8 +54,7 @@ func (e *Env) Start(ctx context.Context, cmd *stream.Command) (stream.Process, e
 	if len(cmd.Args) == 0 {
 		return nil, errors.New("no program given (Command.Args is empty)")
 	}
-	sentinel := newSentinel()
-	pre, err := preamble(cmd.Env, sentinel)
+	pre, err := preamble(cmd.Env)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +62,7 @@ func (e *Env) Start(ctx context.Context, cmd *stream.Command) (stream.Process, e
 	if err != nil {
 		return nil, err
 	}
-	ch, status, err := e.openBlock(client, wrapperLine(base, sentinel, cmd.Gated, cmd.Dir, cmd.Args))
+	ch, status, err := e.openBlock(client, wrapperLine(base, cmd.Gated, cmd.Dir, cmd.Args))
 	if err != nil {
 		return nil, err
 	}

@@ -2,47 +2,51 @@ package remote
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
 // wrapperScript runs one block on the host, in the SSH session's own
 // process (sshd makes every session a session and process group of its
-// own: that group is the block's, its id the wrapper's pid). It uses only
-// shell built-ins, then execs the program in its place, so that the
-// session's exit status or signal is the program's own.
+// own: that group is the block's, its id the wrapper's pid). It runs in
+// the login shell itself, evaluated from the command line (see
+// [wrapperLine]), uses only shell built-ins, then execs the program in its
+// place, so that the session's exit status or signal is the program's own.
 //
 // Its input is the SSH channel: first the preamble (the environment,
-// written by [preamble]: entries separated by lines holding only the
-// sentinel, ended by an empty entry), then, gated, one gate line ("go"),
-// then the program's own input, which the program inherits.
+// written by [preamble]: each entry as a line holding its number of lines,
+// then those lines, ended by a line "0"), then, gated, one gate line
+// ("go"), then the program's own input, which the program inherits.
 //
 // Before the program runs it reports on stderr, on lines starting with the
 // byte 0x1e, which nothing else writes before them:
 //
 //	\036error MESSAGE   the program or the directory is not usable: nothing ran
-//	\036ready PGID      registered in base/run (the file holds the process's
-//	                    start time from /proc, where the host has it), about
-//	                    to run (gated: parked)
+//	\036ready PGID      registered in base/run/blocks (a line "PGID START",
+//	                    START the process's start time from /proc, where
+//	                    the host has it), about to run (gated: parked)
 //	\036go TIME         gated: the gate opened at TIME (the host's clock)
+//
+// The registration is one line appended to one file, which costs the same
+// for the first block and the thousandth (a file per block cost a new
+// directory entry each, slower as the directory grew).
 //
 // Its variables start with _st_ (Start refuses such Env names), so that
 // the block's environment cannot change them.
 //
-// Arguments: base dir, sentinel, gated (0/1), dir, argv...
-const wrapperScript = `_st_b=$1 _st_s=$2 _st_g=$3 _st_d=$4
-shift 4
-_st_v= _st_ok=
-while IFS= read -r _st_l; do
-  if [ "$_st_l" != "$_st_s" ]; then _st_v="$_st_v$_st_l
-"
-  elif [ -n "$_st_v" ]; then export "${_st_v%?}"; _st_v=
-  else _st_ok=1; break
-  fi
+// Arguments: base dir, gated (0/1), dir, argv...
+const wrapperScript = `_st_b=$1 _st_g=$2 _st_d=$3
+shift 3
+while IFS= read -r _st_n || exit 125; [ "$_st_n" != 0 ]; do
+  IFS= read -r _st_v || exit 125
+  while [ "$_st_n" -gt 1 ]; do
+    IFS= read -r _st_l || exit 125
+    _st_v="$_st_v
+$_st_l" _st_n=$((_st_n-1))
+  done
+  export "$_st_v"
 done
-[ -n "$_st_ok" ] || exit 125
 _st_e() { printf '\036error %s\n' "$1" >&2; exit 125; }
 cd "$_st_b/work" || _st_e "the work directory $_st_b/work is gone"
 if ! cd "$_st_d" 2>/dev/null; then
@@ -68,7 +72,7 @@ esac
 _st_v=
 _st_t() { _st_v=${20}; }
 if read -r _st_x </proc/$$/stat 2>/dev/null; then _st_t ${_st_x##*) }; fi
-printf '%s\n' "$_st_v" >"$_st_b/run/$$" || _st_e "cannot register the block in $_st_b/run"
+printf '%s %s\n' $$ "$_st_v" >>"$_st_b/run/blocks" || _st_e "cannot register the block in $_st_b/run"
 printf '\036ready %s\n' $$ >&2
 if [ "$_st_g" = 1 ]; then
   IFS= read -r _st_l && [ "$_st_l" = go ] || exit 125
@@ -76,12 +80,18 @@ if [ "$_st_g" = 1 ]; then
 fi
 exec "$@"`
 
-// wrapperLine is the command line the SSH server runs for a block: the
-// wrapper with its arguments, every one quoted. Gated blocks run the
-// wrapper with bash when the host has it: its $EPOCHREALTIME reads the
-// clock without starting a process, which keeps the gates of a group close
-// together. The environment is not on it: see [preamble].
-func wrapperLine(base, sentinel string, gated bool, dir string, args []string) string {
+// quotedWrapper is wrapperScript quoted for the command line, once.
+var quotedWrapper = quote(wrapperScript)
+
+// wrapperLine is the command line the SSH server runs for a block, with
+// the user's login shell (a POSIX shell): it sets the wrapper's arguments,
+// every one quoted, and evaluates the wrapper in that same shell, so that
+// no second shell starts. Two shells hand it on instead: zsh, whose word
+// splitting is not POSIX, to /bin/sh; and, for a gated block, any shell
+// but bash to bash when the host has it, whose $EPOCHREALTIME reads the
+// clock without starting a process (which keeps the gates of a group
+// close together). The environment is not on it: see [preamble].
+func wrapperLine(base string, gated bool, dir string, args []string) string {
 	if dir == "" {
 		dir = "."
 	}
@@ -90,22 +100,26 @@ func wrapperLine(base, sentinel string, gated bool, dir string, args []string) s
 		g = "1"
 	}
 	var b strings.Builder
-	b.WriteString(quote(wrapperScript))
-	b.WriteString(" streamtest-block")
-	for _, a := range append([]string{base, sentinel, g, dir}, args...) {
-		b.WriteString(" " + quote(a))
+	b.WriteString("_st_w=")
+	b.WriteString(quotedWrapper)
+	b.WriteString("; set --")
+	for _, a := range append([]string{base, g, dir}, args...) {
+		b.WriteString(" ")
+		b.WriteString(quote(a))
 	}
 	if gated {
-		return "if command -v bash >/dev/null 2>&1; then _st_sh=bash; else _st_sh=/bin/sh; fi; exec $_st_sh -c " + b.String()
+		b.WriteString(`; [ -n "${BASH_VERSION-}" ] || ! command -v bash >/dev/null 2>&1 || exec bash -c "$_st_w" streamtest-block "$@"`)
 	}
-	return "exec /bin/sh -c " + b.String()
+	b.WriteString(`; [ -z "${ZSH_VERSION-}" ] || exec /bin/sh -c "$_st_w" streamtest-block "$@"; eval "$_st_w"`)
+	return b.String()
 }
 
 // preamble is what the wrapper reads from its input before anything else:
-// every entry of env, each followed by a line holding only sentinel, then
-// one more sentinel line. Values stay off every command line; the framing
-// keeps any character but NUL, newlines included.
-func preamble(env []string, sentinel string) ([]byte, error) {
+// every entry of env as a line holding its number of lines, then those
+// lines; then a line "0". Values stay off every command line; the framing
+// keeps any character but NUL, newlines included, and costs the wrapper,
+// which reads its input a byte at a time, two bytes when env is empty.
+func preamble(env []string) ([]byte, error) {
 	var b bytes.Buffer
 	for _, kv := range env {
 		// Errors name the entry, never its value.
@@ -122,23 +136,13 @@ func preamble(env []string, sentinel string) ([]byte, error) {
 		if strings.ContainsRune(kv, 0) {
 			return nil, fmt.Errorf("environment entry %s holds a NUL byte", name)
 		}
-		for _, l := range strings.Split(kv, "\n") {
-			if l == sentinel {
-				return nil, fmt.Errorf("environment entry %s holds the sentinel line", name)
-			}
-		}
-		b.WriteString(kv + "\n" + sentinel + "\n")
+		b.WriteString(strconv.Itoa(strings.Count(kv, "\n") + 1))
+		b.WriteString("\n")
+		b.WriteString(kv)
+		b.WriteString("\n")
 	}
-	b.WriteString(sentinel + "\n")
+	b.WriteString("0\n")
 	return b.Bytes(), nil
-}
-
-// newSentinel returns a random line that no environment value holds in
-// practice (preamble checks it).
-func newSentinel() string {
-	var r [12]byte
-	rand.Read(r[:])
-	return "--streamtest-" + hex.EncodeToString(r[:])
 }
 
 // quote quotes s for a POSIX shell.
