@@ -189,4 +189,6 @@ func TestProgramForAnotherMachine(t *testing.T) {
 		check(t, streamtest.For(t, streamtest.IgnoreEnvironment(), streamtest.DefaultType("local")).At(1))
 	})
 	t.Run("container", func(t *testing.T) { check(t, containerStreams(t).At(1)) })
+	t.Run("sandbox", func(t *testing.T) { check(t, sandboxStreams(t).At(1)) })
+	t.Run("remote", func(t *testing.T) { s, _ := labStreams(t); check(t, s.At(1)) })
 }
