@@ -560,7 +560,7 @@ func TestUnitWatchdogCountsEveryLine(t *testing.T) {
 // reused after a block's group emptied belongs to someone else, who must be
 // left alone. The stand-in for such a process is a session leader this test
 // starts outside the stream, registered in the stream's run/blocks as a
-// block with another start time.
+// block that registered before it started.
 func TestUnitGuardSkipsReusedPIDs(t *testing.T) {
 	e, _ := newUnitEnv(t, unitParams(newTestServer(t)))
 	if err := e.Setup(context.Background()); err != nil {
@@ -575,12 +575,12 @@ func TestUnitGuardSkipsReusedPIDs(t *testing.T) {
 	t.Cleanup(func() { other.Process.Kill(); other.Wait() })
 	pid := other.Process.Pid
 	blocks := filepath.Join(filepath.Dir(e.WorkDir()), "run", "blocks")
-	// The block that had this pid started at another time.
+	// The block that had this pid registered 10 ms after the boot.
 	f, err := os.OpenFile(blocks, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := fmt.Fprintf(f, "%d 1\n", pid); err != nil {
+	if _, err := fmt.Fprintf(f, "%d 0.01\n", pid); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()

@@ -55,25 +55,28 @@ func CutLinkBound(keepalive time.Duration) time.Duration {
 //	q        Close: clean up and end
 //
 // A block's tree is its process group P (the wrapper registers it with a
-// line "P START" appended to base/run/blocks) and every descendant of the
+// line "P UPTIME" appended to base/run/blocks) and every descendant of the
 // group's processes, those that made a session of their own included (ps,
 // awk). When q comes, or the input
 // ends (the connection is gone, the test binary was killed), or the
 // watchdog sees no heartbeat for watchdogChecks seconds, it kills every
 // registered block's tree and removes the base directory (read-only
 // directories in it included), after it ran base/netundo, when there is
-// one: the undo of the stream's network faults (NetAdmin). A registration holds the start time of the
-// block's first process (from /proc, where the host has one): when a live
-// process with that pid has another start time, the pid was reused after
-// the block's group emptied (a pid is not reused while its group has
-// members), and the guard leaves that process and its group alone, for
-// signals and clean-up alike (m, one awk over the registrations, says
-// which of its arguments, or of all registered groups, are still the
-// stream's). Its loop uses only shell built-ins but for signals; the
+// one: the undo of the stream's network faults (NetAdmin).
+// A registration holds the host's uptime when the block's first process
+// registered (from /proc/uptime, where the host has one; that process had
+// started by then): when a live process with that pid started later (its
+// start time in /proc/P/stat, both clocks since boot with 10 ms steps),
+// the pid was reused after the block's group emptied (a pid is not reused
+// while its group has members), and the guard leaves that process and its
+// group alone, for signals and clean-up alike (m, one awk over the
+// registrations, says which of its arguments, or of all registered
+// groups, are still the stream's; H is the clock tick of /proc/P/stat). Its loop uses only shell built-ins but for signals; the
 // watchdog runs sleep.
 const guardScript = `W=$1
 b=$(mktemp -d "${TMPDIR:-/tmp}/streamtest.XXXXXXXXXX") || exit 1
 mkdir -m 700 "$b/work" "$b/run" && : >"$b/run/blocks" || { rm -rf "$b"; exit 1; }
+H=$(getconf CLK_TCK 2>/dev/null); case $H in ''|0|*[!0-9]*) H=100 ;; esac
 t() { s=$1; shift
   d=$(ps -e -o pid= -o ppid= -o pgid= 2>/dev/null | awk -v g=" $* " '
     { p[NR]=$1; q[NR]=$2; if (index(g, " " $3 " ")) m[$1]=1 }
@@ -82,12 +85,14 @@ t() { s=$1; shift
   for g in "$@"; do kill -$s -$g 2>/dev/null; done
   [ -z "$d" ] || kill -$s $d 2>/dev/null
 }
-m() { awk -v w=" $* " '$1 ~ /^[0-9]+$/ { r[$1] = r[$1] " " $2 }
+m() { awk -v w=" $* " -v hz="$H" '$1 ~ /^[0-9]+$/ {
+    u = -1; if ($2 != "") { split($2, q, "."); u = q[1] * 100 + substr(q[2] "00", 1, 2) }
+    if (!($1 in r) || r[$1] != -1 && (u == -1 || u > r[$1])) r[$1] = u }
   END { n = split(w, c, " "); if (!n) for (p in r) c[++n] = p
     for (i = 1; i <= n; i++) { p = c[i]; f = "/proc/" p "/stat"
       if (!(p in r) || (getline l < f) <= 0) { print p; continue }
       close(f); sub(/^.*\) /, "", l); split(l, a, " ")
-      if (index(r[p] " ", " " a[20] " ") || index(r[p] " ", "  ")) print p } }' "$b/run/blocks" 2>/dev/null; }
+      if (r[p] == -1 || a[20] * 100 / hz <= r[p]) print p } }' "$b/run/blocks" 2>/dev/null; }
 o() { [ ! -r "/proc/$1/stat" ] || [ -n "$(m "$1")" ]; }
 k() { set -- $(m)
   [ $# -eq 0 ] || t 9 "$@"

@@ -23,14 +23,18 @@ import (
 // byte 0x1e, which nothing else writes before them:
 //
 //	\036error MESSAGE   the program or the directory is not usable: nothing ran
-//	\036ready PGID      registered in base/run/blocks (a line "PGID START",
-//	                    START the process's start time from /proc, where
-//	                    the host has it), about to run (gated: parked)
+//	\036ready PGID      registered in base/run/blocks (a line "PGID UPTIME",
+//	                    the host's uptime from /proc where it has one:
+//	                    the guard takes a live process with that pid that
+//	                    started later for another's), about to run (gated:
+//	                    parked)
 //	\036go TIME         gated: the gate opened at TIME (the host's clock)
 //
 // The registration is one line appended to one file, which costs the same
 // for the first block and the thousandth (a file per block cost a new
-// directory entry each, slower as the directory grew).
+// directory entry each, slower as the directory grew), and the uptime is
+// one short line: the shell's read takes a byte per system call, and the
+// process's own start time (/proc/PID/stat) is some 300 bytes away.
 //
 // Its variables start with _st_ (Start refuses such Env names), so that
 // the block's environment cannot change them.
@@ -70,8 +74,7 @@ case $1 in
   [ -n "$_st_f" ] || _st_e "program $1 is not in PATH ($PATH)" ;;
 esac
 _st_v=
-_st_t() { _st_v=${20}; }
-if read -r _st_x </proc/$$/stat 2>/dev/null; then _st_t ${_st_x##*) }; fi
+{ read -r _st_v _st_x </proc/uptime; } 2>/dev/null
 printf '%s %s\n' $$ "$_st_v" >>"$_st_b/run/blocks" || _st_e "cannot register the block in $_st_b/run"
 printf '\036ready %s\n' $$ >&2
 if [ "$_st_g" = 1 ]; then
