@@ -19,8 +19,9 @@
 //
 // What a block needs on the stream, the stream must have: Shell needs
 // /bin/sh, Python and PythonModule need python3 (or the interpreter set with
-// Interpreter); Exec needs nothing but its program. A block does not install
-// anything.
+// Interpreter); Exec needs nothing but its program; Program needs only a
+// Linux kernel of the program's machine: it ships the loader and the
+// libraries. A block does not install anything.
 //
 // Implementers of new block kinds implement [Block]; see docs/implementers.md.
 package code
