@@ -24,6 +24,12 @@
 # stream 1: on the netns lab they are its isolated hosts, which
 # examples/internal/labslice writes.
 #
+# An example that can run on some kinds only has a file examples/<pkg>/kinds
+# listing them (words; # starts a comment): examples/replicated partitions
+# its streams' networks, which local and sandbox streams do not have of
+# their own. On any other kind the script says that it does not run it and
+# why, in its log and in the table of `all`; it is never skipped unseen.
+#
 # Every stream an example uses must be defined (STREAMTEST_STRICT=true): an
 # example never falls back to local streams unseen.
 set -euo pipefail
@@ -92,10 +98,20 @@ params() {
 	esac
 }
 
-# run KIND [go test flags...]: every example on KIND. The examples that
-# share a parameters value run in one go test.
+# kinds_of PKG: the kinds examples/PKG runs on, from its kinds file; ""
+# when it has none (it runs on every kind).
+kinds_of() {
+	local f=examples/$1/kinds
+	[ -f "$f" ] || return 0
+	sed 's/#.*//' "$f" | tr -s '[:space:]' ' ' | sed 's/^ //; s/ $//'
+}
+
+# run KIND [go test flags...]: every example on KIND, but those whose kinds
+# file leaves KIND out, which it names. The examples that share a parameters
+# value run in one go test. The examples it did not run are written to
+# $tmp/notrun.KIND, for the table of all.
 run() {
-	local k=$1 dir pkg pkgs p status=0 failed=() start=$SECONDS
+	local k=$1 dir pkg pkgs p only status=0 failed=() notrun=() start=$SECONDS
 	local -A groups=()
 	shift
 	if [ "$k" = netns-lab ]; then
@@ -104,6 +120,15 @@ run() {
 	for dir in examples/*/; do
 		pkg=$(basename "$dir")
 		compgen -G "$dir*_test.go" >/dev/null || continue
+		only=$(kinds_of "$pkg")
+		if [ -n "$only" ]; then
+			case " $only " in *" $k "*) ;; *)
+				echo "== on $k: not ./examples/$pkg: it runs only on $only (examples/$pkg/kinds)"
+				notrun+=("$pkg")
+				continue
+				;;
+			esac
+		fi
 		p=$(params "$k" "$pkg")
 		groups[${p:--}]+=" ./examples/$pkg" # - for the examples' own defaults
 	done
@@ -117,12 +142,23 @@ run() {
 			failed+=("$pkgs")
 		fi
 	done
+	local also=""
+	if [ ${#notrun[@]} -gt 0 ]; then
+		also=" (not run on $k, by their kinds files: ${notrun[*]})"
+		echo "${notrun[*]}" >"$tmp/notrun.$k"
+	fi
 	if [ $status = 0 ]; then
-		echo "== examples on $k: all passed in $((SECONDS - start))s"
+		echo "== examples on $k: all passed in $((SECONDS - start))s$also"
 	else
-		echo "== examples on $k: FAILED in $((SECONDS - start))s: among${failed[*]}" >&2
+		echo "== examples on $k: FAILED in $((SECONDS - start))s: among${failed[*]}$also" >&2
 	fi
 	return $status
+}
+
+# notrun KIND: what the table of all says of the examples run left out.
+notrun() {
+	[ -f "$tmp/notrun.$1" ] && echo "not run here (kinds files): $(cat "$tmp/notrun.$1")"
+	return 0
 }
 
 if [ "$kind" != all ]; then
@@ -152,9 +188,9 @@ for k in $kinds; do
 	fi
 	start=$SECONDS
 	if run "$k" "$@"; then
-		results+=("$k|passed|$((SECONDS - start))s|")
+		results+=("$k|passed|$((SECONDS - start))s|$(notrun "$k")")
 	else
-		results+=("$k|FAILED|$((SECONDS - start))s|")
+		results+=("$k|FAILED|$((SECONDS - start))s|$(notrun "$k")")
 		status=1
 	fi
 done
