@@ -176,7 +176,7 @@ func TestProgramForAnotherMachine(t *testing.T) {
 			t.Fatal(err)
 		}
 		err = st.TryRun(code.Program(prog), streamtest.Wait())
-		want := "program " + prog + " is a Linux ELF for " + uname + ", stream " + st.ID() + " (" + st.Type() + ") runs " + goos + "/" + march
+		want := "program " + prog + " is a Linux ELF for " + uname + ", and the stream runs " + goos + "/" + march
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v; want %q", st.Type(), err, want)
 		}

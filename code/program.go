@@ -190,8 +190,9 @@ func checkPlatform(ctx context.Context, t Target, name string, o *elfdeps.Object
 	if err != nil || goos == "" || goarch == "" || o.RunsOn(goos, goarch) {
 		return nil
 	}
-	return fmt.Errorf("code.Program: program %s is a %s ELF for %s, stream %s (%s) runs %s/%s",
-		name, o.OS(), o.Arch(), t.ID(), t.Type(), goos, goarch)
+	// The manager's prefix names the stream ("stream 2 (container, ...)").
+	return fmt.Errorf("code.Program: program %s is a %s ELF for %s, and the stream runs %s/%s: nothing was sent",
+		name, o.OS(), o.Arch(), goos, goarch)
 }
 
 // toShip names the local file real on the stream: blocks/elf/HASH/name,

@@ -292,7 +292,7 @@ func TestProgramRefusesAnotherMachine(t *testing.T) {
 	ctx := context.Background()
 	pt := &platformTarget{memoTarget: &memoTarget{shipTarget: newShipTarget(t), sent: map[string]bool{}}, goos: mos, goarch: march}
 	_, err = code.Program(prog).SendSelf(ctx, pt)
-	want := "program " + prog + " is a Linux ELF for " + uname + ", stream 2 (container) runs " + mos + "/" + march
+	want := "program " + prog + " is a Linux ELF for " + uname + ", and the stream runs " + mos + "/" + march
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("SendSelf: %v; want %q", err, want)
 	}
