@@ -17,4 +17,12 @@
 // (code.GoProgram), so that they run on a fresh machine, a busybox
 // container or an SSH host alike. The Python example needs python3 on its
 // stream and skips without it, saying how to get it.
+//
+// examples/replicated is a distributed system under test: a three-member
+// etcd cluster and its client, this machine's etcd and etcdctl shipped with
+// code.Program, the leader crashed and restarted, then cut off from the
+// majority and healed (docs/test-writers.md, "Testing a distributed
+// system"). It needs streams with networks of their own, so it runs on
+// containers by default, and its kinds file lists where
+// scripts/examples-on.sh runs it: the netns lab and containers.
 package examples
