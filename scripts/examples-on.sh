@@ -111,7 +111,7 @@ kinds_of() {
 # value run in one go test. The examples it did not run are written to
 # $tmp/notrun.KIND, for the table of all.
 run() {
-	local k=$1 dir pkg pkgs p only status=0 failed=() notrun=() start=$SECONDS
+	local k=$1 dir pkg pkgs p only w status=0 failed=() notrun=() start=$SECONDS
 	local -A groups=()
 	shift
 	if [ "$k" = netns-lab ]; then
@@ -121,6 +121,13 @@ run() {
 		pkg=$(basename "$dir")
 		compgen -G "$dir*_test.go" >/dev/null || continue
 		only=$(kinds_of "$pkg")
+		for w in $only; do
+			case " $kinds " in *" $w "*) ;; *)
+				echo "examples/$pkg/kinds: unknown kind \"$w\"; the kinds are $kinds" >&2
+				return 1
+				;;
+			esac
+		done
 		if [ -n "$only" ]; then
 			case " $only " in *" $k "*) ;; *)
 				echo "== on $k: not ./examples/$pkg: it runs only on $only (examples/$pkg/kinds)"
