@@ -45,6 +45,7 @@ func TestWrapperLine(t *testing.T) {
 		args   []string
 		env    []string
 		input  string // after the preamble
+		none   bool   // no input: the program reads /dev/null
 		code   int
 		stdout string
 		report string // the last control line
@@ -60,6 +61,8 @@ func TestWrapperLine(t *testing.T) {
 		{name: "absolute dir", dir: "/", args: []string{"pwd"}, stdout: "/\n", report: "ready"},
 		{name: "exit status", args: []string{"sh", "-c", "exit 7"}, code: 7, report: "ready"},
 		{name: "gated", gated: true, args: []string{"cat"}, input: "go\nafter", stdout: "after", report: "go"},
+		{name: "no input", none: true, args: []string{"cat"}, input: "not for the program", stdout: "", report: "ready"},
+		{name: "gated, no input", gated: true, none: true, env: []string{"A=v-8c1e"}, args: []string{"sh", "-c", `echo "$A"; cat`}, input: "go\nnot for the program", stdout: "v-8c1e\n", report: "go"},
 		{name: "gate closed", gated: true, args: []string{"echo", "ran"}, input: "no\n", code: 125, report: "ready"},
 		{name: "missing program", args: []string{"no-such-program-x"}, code: 125, report: "error program no-such-program-x is not in PATH"},
 		{name: "missing path", args: []string{"./none"}, code: 125, report: "error program ./none does not exist"},
@@ -78,7 +81,7 @@ func TestWrapperLine(t *testing.T) {
 			if tc.name == "no preamble end" {
 				pre = []byte("2\nA=1\n") // the input ends inside an entry
 			}
-			line := wrapperLine(base, tc.gated, tc.dir, tc.args)
+			line := wrapperLine(base, wrapperFlags(tc.gated, len(pre) > 0, !tc.none), tc.dir, tc.args)
 			for _, kv := range tc.env {
 				_, v, _ := strings.Cut(kv, "=")
 				if strings.Contains(line, v) {
@@ -120,8 +123,16 @@ func TestPreamble(t *testing.T) {
 	if want := "1\nA=1\n2\nB=two\nlines\n3\nC=0\n0\n\n0\n"; err != nil || string(got) != want {
 		t.Errorf("preamble = %q, %v; want %q", got, err, want)
 	}
-	if got, err := preamble(nil); err != nil || string(got) != "0\n" {
-		t.Errorf("preamble(nil) = %q, %v; want %q", got, err, "0\n")
+	if got, err := preamble(nil); err != nil || len(got) != 0 {
+		t.Errorf("preamble(nil) = %q, %v; want nothing", got, err)
+	}
+	for _, c := range []struct {
+		gated, env, input bool
+		want              string
+	}{{false, false, true, "-"}, {false, false, false, "n"}, {true, true, false, "gen"}, {true, false, true, "g"}} {
+		if got := wrapperFlags(c.gated, c.env, c.input); got != c.want {
+			t.Errorf("wrapperFlags(%v, %v, %v) = %q, want %q", c.gated, c.env, c.input, got, c.want)
+		}
 	}
 }
 

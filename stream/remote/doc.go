@@ -42,13 +42,14 @@
 // program in its own place: the session's process group is the block's,
 // and the session's exit status or signal is the program's own. The
 // wrapper reads the block's environment from the channel before anything
-// else (a preamble of entries framed by their number of lines), so no
-// value is ever on a command line; it checks the directory and the program
-// (a missing or non-executable program, a missing directory are errors of
-// Start), registers the group with the stream's guard (one line appended
-// to a file), reports that it is ready and, gated, parks until the gate
-// line. The rest of the channel's input is the program's: standard input
-// is streamed.
+// else (a preamble of entries framed by their number of lines, sent only
+// when there is an environment), so no value is ever on a command line; it
+// checks the directory and the program (a missing or non-executable
+// program, a missing directory are errors of Start), registers the group
+// with the stream's guard (one line appended to a file), reports that it
+// is ready and, gated, parks until the gate line. The rest of the
+// channel's input is the program's: standard input is streamed (a block
+// without Stdin reads /dev/null).
 //
 // Background processes a block started live on after it until the stream is
 // closed. Wait returns when the program ends; output its background

@@ -62,18 +62,22 @@ func (e *Env) Start(ctx context.Context, cmd *stream.Command) (stream.Process, e
 	if err != nil {
 		return nil, err
 	}
-	ch, status, err := e.openBlock(client, wrapperLine(base, cmd.Gated, cmd.Dir, cmd.Args))
+	flags := wrapperFlags(cmd.Gated, len(pre) > 0, cmd.Stdin != nil)
+	ch, status, err := e.openBlock(client, wrapperLine(base, flags, cmd.Dir, cmd.Args))
 	if err != nil {
 		return nil, err
 	}
 	p := &process{e: e, g: g, ch: ch, gated: cmd.Gated, stdin: cmd.Stdin, started: time.Now()}
 	// The preamble goes first; the program's input follows it, or, gated,
-	// follows the gate line that Release writes.
-	if _, err := ch.Write(pre); err != nil {
-		ch.Close()
-		return nil, e.cause(fmt.Errorf("cannot send the environment: %w", err))
+	// follows the gate line that Release writes. A block without input
+	// reads /dev/null: nothing more is sent, not even the end of input.
+	if len(pre) > 0 {
+		if _, err := ch.Write(pre); err != nil {
+			ch.Close()
+			return nil, e.cause(fmt.Errorf("cannot send the environment: %w", err))
+		}
 	}
-	if !cmd.Gated {
+	if !cmd.Gated && cmd.Stdin != nil {
 		go p.copyStdin()
 	}
 	ready, ended := p.copyOutput(status, cmd.Stdout, cmd.Stderr)
@@ -310,8 +314,8 @@ func (p *process) wait(status <-chan stream.Exit, copies *sync.WaitGroup, out, e
 	p.End(x, err)
 }
 
-// Release opens the gate: one short write on the channel. The program's
-// input follows.
+// Release opens the gate: one short write on the channel, and nothing
+// else when the block has no input. The program's input follows.
 func (p *process) Release() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -327,7 +331,9 @@ func (p *process) Release() error {
 	if _, err := p.ch.Write([]byte("go\n")); err != nil {
 		return p.e.cause(fmt.Errorf("cannot open the gate: %w", err))
 	}
-	go p.copyStdin()
+	if p.stdin != nil {
+		go p.copyStdin()
+	}
 	return nil
 }
 

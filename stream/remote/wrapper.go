@@ -14,10 +14,12 @@ import (
 // [wrapperLine]), uses only shell built-ins, then execs the program in its
 // place, so that the session's exit status or signal is the program's own.
 //
-// Its input is the SSH channel: first the preamble (the environment,
-// written by [preamble]: each entry as a line holding its number of lines,
-// then those lines, ended by a line "0"), then, gated, one gate line
-// ("go"), then the program's own input, which the program inherits.
+// Its input is the SSH channel: first, when the flags have e, the
+// preamble (the environment, written by [preamble]: each entry as a line
+// holding its number of lines, then those lines, ended by a line "0"),
+// then, gated (flag g), one gate line ("go"), then the program's own
+// input, which the program inherits; with flag n (no input) the program's
+// input is /dev/null instead, so that the client sends no end of input.
 //
 // Before the program runs it reports on stderr, on lines starting with the
 // byte 0x1e, which nothing else writes before them:
@@ -39,9 +41,10 @@ import (
 // Its variables start with _st_ (Start refuses such Env names), so that
 // the block's environment cannot change them.
 //
-// Arguments: base dir, gated (0/1), dir, argv...
-const wrapperScript = `_st_b=$1 _st_g=$2 _st_d=$3
+// Arguments: base dir, flags (see [wrapperFlags]), dir, argv...
+const wrapperScript = `_st_b=$1 _st_o=$2 _st_d=$3
 shift 3
+case $_st_o in *e*)
 while IFS= read -r _st_n || exit 125; [ "$_st_n" != 0 ]; do
   IFS= read -r _st_v || exit 125
   while [ "$_st_n" -gt 1 ]; do
@@ -50,7 +53,8 @@ while IFS= read -r _st_n || exit 125; [ "$_st_n" != 0 ]; do
 $_st_l" _st_n=$((_st_n-1))
   done
   export "$_st_v"
-done
+done ;;
+esac
 _st_e() { printf '\036error %s\n' "$1" >&2; exit 125; }
 cd "$_st_b/work" || _st_e "the work directory $_st_b/work is gone"
 if ! cd "$_st_d" 2>/dev/null; then
@@ -77,10 +81,11 @@ _st_v=
 { read -r _st_v _st_x </proc/uptime; } 2>/dev/null
 printf '%s %s\n' $$ "$_st_v" >>"$_st_b/run/blocks" || _st_e "cannot register the block in $_st_b/run"
 printf '\036ready %s\n' $$ >&2
-if [ "$_st_g" = 1 ]; then
+case $_st_o in *g*)
   IFS= read -r _st_l && [ "$_st_l" = go ] || exit 125
-  printf '\036go %s\n' "${EPOCHREALTIME:-$(date +%s%N)}" >&2
-fi
+  printf '\036go %s\n' "${EPOCHREALTIME:-$(date +%s%N)}" >&2 ;;
+esac
+case $_st_o in *n*) exec "$@" </dev/null ;; esac
 exec "$@"`
 
 // quotedWrapper is wrapperScript quoted for the command line, once.
@@ -94,35 +99,56 @@ var quotedWrapper = quote(wrapperScript)
 // but bash to bash when the host has it, whose $EPOCHREALTIME reads the
 // clock without starting a process (which keeps the gates of a group
 // close together). The environment is not on it: see [preamble].
-func wrapperLine(base string, gated bool, dir string, args []string) string {
+func wrapperLine(base, flags, dir string, args []string) string {
 	if dir == "" {
 		dir = "."
-	}
-	g := "0"
-	if gated {
-		g = "1"
 	}
 	var b strings.Builder
 	b.WriteString("_st_w=")
 	b.WriteString(quotedWrapper)
 	b.WriteString("; set --")
-	for _, a := range append([]string{base, g, dir}, args...) {
+	for _, a := range append([]string{base, flags, dir}, args...) {
 		b.WriteString(" ")
 		b.WriteString(quote(a))
 	}
-	if gated {
+	if strings.Contains(flags, "g") {
 		b.WriteString(`; [ -n "${BASH_VERSION-}" ] || ! command -v bash >/dev/null 2>&1 || exec bash -c "$_st_w" streamtest-block "$@"`)
 	}
 	b.WriteString(`; [ -z "${ZSH_VERSION-}" ] || exec /bin/sh -c "$_st_w" streamtest-block "$@"; eval "$_st_w"`)
 	return b.String()
 }
 
-// preamble is what the wrapper reads from its input before anything else:
+// wrapperFlags is the wrapper's second argument: g for a gated block, e
+// when a preamble follows (the block has an environment of its own), n
+// when the block has no input (its program reads /dev/null). "-" for none.
+func wrapperFlags(gated, env, input bool) string {
+	f := ""
+	if gated {
+		f += "g"
+	}
+	if env {
+		f += "e"
+	}
+	if !input {
+		f += "n"
+	}
+	if f == "" {
+		f = "-"
+	}
+	return f
+}
+
+// preamble is what the wrapper reads from its input before anything else
+// when the block has an environment of its own (flag e):
 // every entry of env as a line holding its number of lines, then those
-// lines; then a line "0". Values stay off every command line; the framing
-// keeps any character but NUL, newlines included, and costs the wrapper,
-// which reads its input a byte at a time, two bytes when env is empty.
+// lines; then a line "0". It is empty, and not sent, when env is. Values
+// stay off every command line; the framing keeps any character but NUL,
+// newlines included, and costs the wrapper, which reads its input a byte
+// at a time, a short line per entry.
 func preamble(env []string) ([]byte, error) {
+	if len(env) == 0 {
+		return nil, nil
+	}
 	var b bytes.Buffer
 	for _, kv := range env {
 		// Errors name the entry, never its value.
