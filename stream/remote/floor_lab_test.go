@@ -2,6 +2,7 @@ package remote
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/streamtest/streamtest/lab/netns"
+	"github.com/streamtest/streamtest/stream"
 )
 
 // The floors of this machine's remote benchmarks: the bare mechanism, with
@@ -23,7 +25,7 @@ import (
 
 // bareClient is an x/crypto/ssh connection to lab host n, logged in with
 // the lab's key, the host key checked: no streamtest code.
-func bareClient(b *testing.B, l *netns.Lab, n int) *ssh.Client {
+func bareClient(b testing.TB, l *netns.Lab, n int) *ssh.Client {
 	b.Helper()
 	h, _ := l.Host(n)
 	key, err := os.ReadFile(l.Key)
@@ -68,9 +70,11 @@ func BenchmarkBareSSHExec(b *testing.B) {
 }
 
 // bareParked is the program of a BenchmarkBareSSHRelease session: bash
-// (as gated blocks use) says it is parked, reads one line from the channel
-// and prints the host's clock, read without starting a process.
-const bareParked = `exec bash -c 'echo parked; IFS= read -r l; echo "$EPOCHREALTIME"'`
+// (as gated blocks use) says it is parked, reads one line from the channel,
+// prints the host's clock, read without starting a process, and execs
+// true, the program of BenchmarkSynchronizedSkew's blocks (the members
+// released first take CPU from those still waking, as there).
+const bareParked = `exec bash -c 'echo parked; IFS= read -r l; echo "$EPOCHREALTIME"; exec true'`
 
 // BenchmarkBareSSHRelease is the floor of BenchmarkSynchronizedSkew: one
 // bare session per lab host (an established x/crypto/ssh connection each),
@@ -143,4 +147,58 @@ func BenchmarkBareSSHRelease(b *testing.B) {
 	b.ReportMetric(float64(total.Microseconds())/float64(b.N), "skew-µs")
 	b.ReportMetric(float64(worst.Microseconds()), "max-skew-µs")
 	b.ReportMetric(float64(len(clients)), "hosts")
+}
+
+// BenchmarkRemoteRunPaired runs, in every iteration, a block of
+// BenchmarkRemoteRun (true on an established stream), the bare session of
+// BenchmarkBareSSHExec and that of BenchmarkBareSSHSession, on one lab
+// host, in a rotating order, and reports each one's mean (block-ms,
+// exec-ms, builtin-ms) and the ratios (block/exec, block/builtin). On a
+// shared machine the three then see the same load, which separate
+// benchmarks, seconds apart, do not.
+func BenchmarkRemoteRunPaired(b *testing.B) {
+	l := needLab(b)
+	e := setUpLab(b, l, 1)
+	c := bareClient(b, l, 1)
+	ctx := context.Background()
+	bare := func(cmd string) {
+		s, err := c.NewSession()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Run(cmd); err != nil {
+			b.Fatal(err)
+		}
+		s.Close()
+	}
+	runs := []func(){
+		func() {
+			p, err := e.Start(ctx, &stream.Command{Args: []string{"true"}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if x, err := p.Wait(); err != nil || !x.Success() {
+				b.Fatal(x, err)
+			}
+		},
+		func() { bare("exec true") },
+		func() { bare("true") },
+	}
+	var sum [3]time.Duration
+	i := 0
+	for b.Loop() {
+		for k := range runs {
+			j := (i + k) % len(runs)
+			t := time.Now()
+			runs[j]()
+			sum[j] += time.Since(t)
+		}
+		i++
+	}
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(b.N) }
+	b.ReportMetric(ms(sum[0]), "block-ms")
+	b.ReportMetric(ms(sum[1]), "exec-ms")
+	b.ReportMetric(ms(sum[2]), "builtin-ms")
+	b.ReportMetric(float64(sum[0])/float64(sum[1]), "block/exec")
+	b.ReportMetric(float64(sum[0])/float64(sum[2]), "block/builtin")
 }
