@@ -3,9 +3,12 @@ package remote
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -201,4 +204,98 @@ func BenchmarkRemoteRunPaired(b *testing.B) {
 	b.ReportMetric(ms(sum[2]), "builtin-ms")
 	b.ReportMetric(float64(sum[0])/float64(sum[1]), "block/exec")
 	b.ReportMetric(float64(sum[0])/float64(sum[2]), "block/builtin")
+}
+
+// BenchmarkRemoteRunHostCPU measures what a block costs the host, beside a
+// bare session: the CPU time of the sshd process that serves the
+// connection (host-sshd-µs, per op) and of the session processes it
+// started (host-session-µs: sshd's session child, the shells, the program,
+// counted in sshd's children's time when they are reaped), from
+// /proc/PID/stat; the lab's hosts share this machine's processes. block:
+// true on an established stream; exec and builtin: the sessions of
+// BenchmarkBareSSHExec and BenchmarkBareSSHSession. The clock ticks are
+// 10 ms: run 1,000 operations or more.
+func BenchmarkRemoteRunHostCPU(b *testing.B) {
+	l := needLab(b)
+	ctx := context.Background()
+	bare := func(c *ssh.Client, cmd string) func() {
+		return func() {
+			s, err := c.NewSession()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := s.Run(cmd); err != nil {
+				b.Fatal(err)
+			}
+			s.Close()
+		}
+	}
+	for _, v := range []string{"block", "exec", "builtin"} {
+		b.Run(v, func(b *testing.B) {
+			before := connSSHDs()
+			var run func()
+			if v == "block" {
+				e := setUpLab(b, l, 1)
+				run = func() {
+					p, err := e.Start(ctx, &stream.Command{Args: []string{"true"}})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if x, err := p.Wait(); err != nil || !x.Success() {
+						b.Fatal(x, err)
+					}
+				}
+			} else {
+				c := bareClient(b, l, 1)
+				run = bare(c, map[string]string{"exec": "exec true", "builtin": "true"}[v])
+			}
+			run() // the connection's sshd has its title by now
+			pid := 0
+			for p := range connSSHDs() {
+				if !before[p] {
+					pid = p
+				}
+			}
+			if pid == 0 {
+				b.Skip("the lab's sshd serving this connection is not in this machine's process table")
+			}
+			own0, kids0 := cpuTicks(b, pid)
+			for b.Loop() {
+				run()
+			}
+			own1, kids1 := cpuTicks(b, pid)
+			us := func(t int) float64 { return float64(t) * 1e6 / 100 / float64(b.N) }
+			b.ReportMetric(us(own1-own0), "host-sshd-µs")
+			b.ReportMetric(us(kids1-kids0), "host-session-µs")
+		})
+	}
+}
+
+// connSSHDs returns the processes of this machine that serve a lab user's
+// connection ("sshd: USER@notty" and the like, not the privileged half).
+func connSSHDs() map[int]bool {
+	m := map[int]bool{}
+	files, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, f := range files {
+		c, _ := os.ReadFile(f)
+		if s := string(c); strings.HasPrefix(s, "sshd: streamtest") && !strings.Contains(s, "[priv]") {
+			if pid, err := strconv.Atoi(strings.Split(f, "/")[2]); err == nil {
+				m[pid] = true
+			}
+		}
+	}
+	return m
+}
+
+// cpuTicks returns the CPU time of pid and of its reaped children, in
+// clock ticks (1/100 s on Linux).
+func cpuTicks(b *testing.B, pid int) (own, children int) {
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := string(st)
+	f := strings.Fields(s[strings.LastIndex(s, ")")+2:])
+	n := func(i int) int { v, _ := strconv.Atoi(f[i]); return v }
+	return n(11) + n(12), n(13) + n(14) // utime stime cutime cstime: fields 14-17
 }
