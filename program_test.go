@@ -1,9 +1,7 @@
 package streamtest_test
 
 import (
-	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -31,32 +29,13 @@ func main() {
 }
 `
 
-// buildProgram builds a Go program from source in a directory of t's
-// with the extra environment, and returns its path.
-func buildProgram(t testing.TB, source string, env ...string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range map[string]string{"main.go": source, "go.mod": "module prog\n\ngo 1.21\n"} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	out := filepath.Join(dir, "prog")
-	cmd := exec.Command("go", "build", "-o", out, ".")
-	cmd.Dir, cmd.Env = dir, append(os.Environ(), env...)
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build (%v): %v\n%s", env, err, msg)
-	}
-	return out
-}
-
 // buildCgo builds cgoProgram, skipping (failing in CI) without a C
 // compiler.
 func buildCgo(t testing.TB) string {
 	t.Helper()
 	_, err := exec.LookPath("cc")
 	testenv.Need(t, err == nil, "a C compiler (cc) for a cgo program", "apt-get install gcc")
-	return buildProgram(t, cgoProgram, "CGO_ENABLED=1")
+	return testenv.BuildGo(t, cgoProgram, "CGO_ENABLED=1")
 }
 
 // runHere is what prog prints when this machine runs it with args.
@@ -169,7 +148,7 @@ func TestProgramForAnotherMachine(t *testing.T) {
 	if runtime.GOARCH == "arm64" {
 		goarch, uname = "amd64", "x86_64"
 	}
-	prog := buildProgram(t, "package main\n\nfunc main() {}\n", "CGO_ENABLED=0", "GOARCH="+goarch)
+	prog := testenv.BuildGo(t, "package main\n\nfunc main() {}\n", "CGO_ENABLED=0", "GOARCH="+goarch)
 	check := func(t *testing.T, st *streamtest.Stream) {
 		goos, march, err := stream.MachinePlatform()
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/streamtest/streamtest/code"
 	"github.com/streamtest/streamtest/code/elfdeps"
+	"github.com/streamtest/streamtest/internal/testenv"
 	"github.com/streamtest/streamtest/stream"
 	"github.com/streamtest/streamtest/stream/sendtree"
 )
@@ -251,24 +252,6 @@ func otherArch() (goarch, uname string) {
 	return "arm64", "aarch64"
 }
 
-// buildGo builds a Go program from source with the extra environment.
-func buildGo(t *testing.T, source string, env ...string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range map[string]string{"main.go": source, "go.mod": "module prog\n\ngo 1.21\n"} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	out := filepath.Join(dir, "prog")
-	cmd := exec.Command("go", "build", "-o", out, ".")
-	cmd.Dir, cmd.Env = dir, append(os.Environ(), env...)
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build (%v): %v\n%s", env, err, msg)
-	}
-	return out
-}
-
 const helloSource = `package main
 
 import (
@@ -284,7 +267,7 @@ func main() { fmt.Println("hello", os.Args[1:]) }
 // where it cannot, the program is shipped.
 func TestProgramRefusesAnotherMachine(t *testing.T) {
 	goarch, uname := otherArch()
-	prog := buildGo(t, helloSource, "CGO_ENABLED=0", "GOARCH="+goarch)
+	prog := testenv.BuildGo(t, helloSource, "CGO_ENABLED=0", "GOARCH="+goarch)
 	mos, march, err := stream.MachinePlatform()
 	if err != nil {
 		t.Fatal(err)
@@ -313,7 +296,7 @@ func TestProgramRefusesAnotherMachine(t *testing.T) {
 
 // TestProgramStatic: a static program ships alone and runs as it is.
 func TestProgramStatic(t *testing.T) {
-	prog := buildGo(t, helloSource, "CGO_ENABLED=0")
+	prog := testenv.BuildGo(t, helloSource, "CGO_ENABLED=0")
 	tg := newShipTarget(t)
 	plan, err := code.Program(prog, "a", "b").SendSelf(context.Background(), tg)
 	if err != nil {

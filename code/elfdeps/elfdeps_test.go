@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/streamtest/streamtest/code/elfdeps"
+	"github.com/streamtest/streamtest/internal/testenv"
 )
 
 // TestResolveSystemPrograms resolves programs of this machine and checks
@@ -39,7 +40,7 @@ func TestResolveSystemPrograms(t *testing.T) {
 // C library, as the loader says.
 func TestResolveCgoProgram(t *testing.T) {
 	needCC(t)
-	prog := goBuild(t, t.TempDir(), cgoSource, "CGO_ENABLED=1")
+	prog := testenv.BuildGo(t, cgoSource, "CGO_ENABLED=1")
 	p := checkAgainstLoader(t, elfdeps.System(), prog)
 	var libc *elfdeps.Lib
 	for _, l := range p.Libs {
@@ -72,7 +73,7 @@ func main() { fmt.Println("hello") }
 // TestResolveStatic: a Go program without cgo has no loader and ships
 // alone.
 func TestResolveStatic(t *testing.T) {
-	prog := goBuild(t, t.TempDir(), plainSource, "CGO_ENABLED=0")
+	prog := testenv.BuildGo(t, plainSource, "CGO_ENABLED=0")
 	p, err := elfdeps.Resolve(prog)
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +98,7 @@ func otherArch() (goarch, uname string) {
 // refused: the caller decides where it runs.
 func TestResolveOtherArchitecture(t *testing.T) {
 	goarch, uname := otherArch()
-	prog := goBuild(t, t.TempDir(), plainSource, "CGO_ENABLED=0", "GOARCH="+goarch)
+	prog := testenv.BuildGo(t, plainSource, "CGO_ENABLED=0", "GOARCH="+goarch)
 	p, err := elfdeps.Resolve(prog)
 	if err != nil {
 		t.Fatal(err)

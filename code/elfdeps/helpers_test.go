@@ -123,25 +123,6 @@ func sharedLib(t testing.TB, dir, name string, value int, libDir string, deps []
 	return real
 }
 
-// goBuild builds a Go program from source into dir and returns it.
-func goBuild(t testing.TB, dir, source string, env ...string) string {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(source), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module prog\n\ngo 1.21\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, "prog")
-	cmd := exec.Command("go", "build", "-o", out, ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build (%v): %v\n%s", env, err, msg)
-	}
-	return out
-}
-
 // loaderList is what the real loader maps for prog: the name and path of
 // each library `LOADER --list` prints ("libc.so.6 => /lib/.../libc.so.6"),
 // with the extra environment.
