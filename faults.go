@@ -113,7 +113,10 @@ func (m *Manager) TryPartition(sides ...*Group) (*Fault, error) {
 			}
 		}
 	}
-	return f, m.addFault(f)
+	if err := m.addFault(f); err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 // Isolate cuts st off from every other stream the test has set up so far
@@ -247,7 +250,10 @@ func (s *Stream) TryDegrade(imps ...Impairment) (*Fault, error) {
 	}
 	f := &Fault{m: s.m, what: fmt.Sprintf("degrade %s → %s: %s", s.id, strings.Join(ids, ","), imp.Impairment),
 		shape: s, peers: peers, impair: imp.Impairment}
-	return f, s.m.addFault(f)
+	if err := s.m.addFault(f); err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 // Heal undoes the fault: its rules are removed from every stream it
