@@ -248,13 +248,19 @@ func TestFaultsOnLocalStreamsSayWhy(t *testing.T) {
 	}
 }
 
-// The nested test of TestFaultsUndoneAtEveryEnding: it partitions lab
-// hosts 1 and 2, writes "applied", then ends as FAULT_HELPER says.
+// The nested test of TestFaultsUndoneAtEveryEnding: it partitions streams
+// 1 and 2 (lab hosts, or containers with FAULT_KIND=container), writes
+// "applied", then ends as FAULT_HELPER says.
 const faultHelperEnv = "FAULT_HELPER"
 
 func faultHelper(t *testing.T) {
 	dir := os.Getenv("FAULT_DIR")
-	s, _ := labStreams(t)
+	var s *streamtest.Manager
+	if os.Getenv("FAULT_KIND") == "container" {
+		s = containerStreams(t)
+	} else {
+		s, _ = labStreams(t)
+	}
 	s.At(1).Run(code.Shell("sleep 100"))
 	s.At(2).Host()
 	s.Partition(s.Pick(1), s.Pick(2))
@@ -270,12 +276,49 @@ func faultHelper(t *testing.T) {
 	}
 }
 
-// TestFaultsUndoneAtEveryEnding runs a nested test that partitions two lab
-// hosts and then passes, fails, panics, or is killed with SIGKILL; no rule
-// may be left on either host afterwards (for the killed binary, once the
-// host's guard has noticed: the remote stream's CutLinkBound).
+// TestFaultsUndoneAtEveryEnding runs a nested test that partitions two
+// streams and then passes, fails, panics, or is killed with SIGKILL; no rule
+// may be left afterwards. On the lab's hosts the rules are read in the
+// hosts' namespaces; a container's rules live in its network namespace, so
+// none of the nested test's containers (the streams and their network
+// helpers) may be left. For the killed binary the bound is the guards':
+// the remote stream's CutLinkBound, the container reaper's.
 func TestFaultsUndoneAtEveryEnding(t *testing.T) {
-	l := needLab(t)
+	t.Run("lab", func(t *testing.T) {
+		l := needLab(t)
+		h1, _ := l.Host(1)
+		h2, _ := l.Host(2)
+		left := func(t *testing.T, pid int) string {
+			return labRules(t, h1.Namespace) + labRules(t, h2.Namespace)
+		}
+		checkEndings(t, "lab", []string{"STREAMTEST_LAB=" + l.Dir}, left)
+	})
+	t.Run("container", func(t *testing.T) {
+		needDocker(t)
+		cli, err := client.New(client.FromEnv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cli.Close()
+		left := func(t *testing.T, pid int) string {
+			cs, err := cli.ContainerList(context.Background(), client.ContainerListOptions{All: true,
+				Filters: make(client.Filters).Add("label", container.LabelOwnerPID+"="+fmt.Sprint(pid))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, c := range cs.Items {
+				names = append(names, c.Names...)
+			}
+			return strings.Join(names, " ")
+		}
+		checkEndings(t, "container", nil, left)
+	})
+}
+
+// checkEndings runs the nested test on kind in each ending; left says what
+// of the nested test (its pid given) is still there, "" for nothing.
+func checkEndings(t *testing.T, kind string, env []string, left func(t *testing.T, pid int) string) {
 	for _, mode := range []string{"end", "fail", "panic", "kill"} {
 		t.Run(mode, func(t *testing.T) {
 			dir := t.TempDir()
@@ -284,17 +327,16 @@ func TestFaultsUndoneAtEveryEnding(t *testing.T) {
 				helperMode = "hang"
 			}
 			cmd := exec.Command(os.Args[0], "-test.v")
-			cmd.Env = append(os.Environ(), faultHelperEnv+"="+helperMode, "FAULT_DIR="+dir, "STREAMTEST_LAB="+l.Dir)
+			cmd.Env = append(append(os.Environ(), faultHelperEnv+"="+helperMode, "FAULT_DIR="+dir, "FAULT_KIND="+kind), env...)
 			var out strings.Builder
 			cmd.Stdout, cmd.Stderr = &out, &out
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
 			waitFile(t, filepath.Join(dir, "applied"))
-			h1, _ := l.Host(1)
-			h2, _ := l.Host(2)
-			if labRules(t, h1.Namespace) == "" || labRules(t, h2.Namespace) == "" {
-				t.Fatalf("the nested test said applied, but hosts 1 and 2 have no rule\n%s", out.String())
+			pid := cmd.Process.Pid
+			if left(t, pid) == "" {
+				t.Fatalf("the nested test said applied, but nothing of its partition is there\n%s", out.String())
 			}
 			if mode == "kill" {
 				cmd.Process.Kill()
@@ -305,16 +347,18 @@ func TestFaultsUndoneAtEveryEnding(t *testing.T) {
 			}
 			bound := 2 * time.Second // the test's own clean-up ran before it exited
 			if mode == "kill" {
-				bound = 8 * time.Second // the guards' watchdog (remote.CutLinkBound(5s) is 7 s)
+				bound = 15 * time.Second // the guards: CutLinkBound(5s) is 7 s; the reaper's limit is 15 s
 			}
-			deadline := time.Now().Add(bound)
+			ended := time.Now()
+			deadline := ended.Add(bound)
 			for {
-				left := labRules(t, h1.Namespace) + labRules(t, h2.Namespace)
-				if left == "" {
+				l := left(t, pid)
+				if l == "" {
+					t.Logf("%s, %s: nothing left %v after the nested test ended", kind, mode, time.Since(ended).Round(time.Millisecond))
 					break
 				}
 				if time.Now().After(deadline) {
-					t.Fatalf("rules left %v after the nested test ended (%s):\n%s\n%s", bound, mode, left, out.String())
+					t.Fatalf("left %v after the nested test ended (%s):\n%s\n%s", bound, mode, l, out.String())
 				}
 				time.Sleep(50 * time.Millisecond)
 			}
