@@ -17,6 +17,11 @@
 // connection to the stream (SSH from the test machine, the engine's exec)
 // goes on.
 //
+// Two streams that share a network namespace (two streams of one test on
+// one host) have chains of their own, but one HTB root: the rate and delay
+// classes of one would be mixed with the other's, and the undo of one
+// removes the other's. Fault one stream per host.
+//
 // A script that lacks a tool or a kernel feature exits with status
 // MissingStatus after a line "streamtest-netfault: missing WHAT" on
 // standard error; [Explain] turns an error that quotes it into a
