@@ -31,6 +31,7 @@ type settings struct {
 	insecure       bool
 	connectTimeout time.Duration
 	keepalive      time.Duration
+	maxSessions    int
 	netAdmin       string             // the net_admin prefix
 	sshConfig      *ssh_config.Config // nil when there is no file
 	sshConfigPath  string
@@ -56,6 +57,7 @@ func parseSettings(cfg stream.Config) (*settings, error) {
 		insecure:       p.Bool("insecure_ignore_host_key", false),
 		connectTimeout: p.Duration("connect_timeout", defaultConnectTimeout),
 		keepalive:      p.Duration("keepalive", defaultKeepalive),
+		maxSessions:    p.Int("max_sessions", defaultMaxSessions),
 		netAdmin:       p.String("net_admin", "sudo -n"),
 	}
 	_, s.agentSet = p["agent"]
@@ -64,6 +66,9 @@ func parseSettings(cfg stream.Config) (*settings, error) {
 	}
 	if s.port < 0 || s.port > 65535 {
 		return nil, fmt.Errorf("port %d is out of range", s.port)
+	}
+	if s.maxSessions < 1 {
+		return nil, fmt.Errorf("max_sessions must be at least 1, not %d", s.maxSessions)
 	}
 	if s.connectTimeout <= 0 {
 		return nil, fmt.Errorf("connect_timeout must be positive, not %v", s.connectTimeout)

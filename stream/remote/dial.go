@@ -10,18 +10,20 @@ import (
 var _ stream.Dialer = (*Env)(nil)
 
 // DialContext connects to addr from the remote host, through the stream's
-// own SSH connection (a direct-tcpip channel: the host's sshd makes the
+// SSH connection (a direct-tcpip channel: the host's sshd makes the
 // connection), so that it works behind ProxyJump hosts and reaches
 // addresses only the host reaches, its loopback included. The stream's
 // Host(), which may be an ssh_config alias only this machine knows, is
 // dialled as the HostName it stands for.
 func (e *Env) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	client, _, _, err := e.ready()
-	if err != nil {
+	if _, _, err := e.ready(); err != nil {
 		return nil, err
 	}
 	if h, port, err := net.SplitHostPort(addr); err == nil && h == e.s.host {
 		addr = net.JoinHostPort(e.s.resolve(e.s.host, e.s.user, e.s.port, true).hostname, port)
 	}
-	return client.DialContext(ctx, network, addr)
+	c, _, err := onConn(ctx, e, func(c *conn) (net.Conn, error) {
+		return c.client.DialContext(ctx, network, addr)
+	})
+	return c, err
 }

@@ -131,15 +131,34 @@ type guard struct {
 // directory.
 func startGuard(ctx context.Context, client *ssh.Client, timeout, keepalive time.Duration) (*guard, error) {
 	// A connection that died after the login would block the session's
-	// opening: closing it on ctx's end unblocks that.
-	stop := context.AfterFunc(ctx, func() { client.Close() })
-	defer stop()
+	// opening; the connection may be shared, so the stream gives up on
+	// ctx's end without closing it (the keepalive ends a dead one).
 	tooLate := fmt.Errorf("the host did not start the stream's guard within connect_timeout %v", timeout)
-	sess, err := client.NewSession()
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, tooLate
+	type opened struct {
+		sess *ssh.Session
+		err  error
+	}
+	res := make(chan opened, 1)
+	go func() {
+		sess, err := client.NewSession()
+		res <- opened{sess, err}
+	}()
+	var o opened
+	select {
+	case o = <-res:
+	case <-ctx.Done():
+		go func() {
+			if o := <-res; o.err == nil {
+				o.sess.Close()
+			}
+		}()
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return nil, fmt.Errorf("cannot start the stream's guard: %w", ctx.Err())
 		}
+		return nil, tooLate
+	}
+	sess, err := o.sess, o.err
+	if err != nil {
 		return nil, fmt.Errorf("cannot open a session: %w", err)
 	}
 	in, err1 := sess.StdinPipe()

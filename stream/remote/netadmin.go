@@ -25,7 +25,7 @@ const netUndoEnd = "STREAMTEST_NETUNDO_END"
 // guard runs before it removes the work directory: at Close, on a lost
 // connection and when the test binary dies.
 func (e *Env) NetAdmin(ctx context.Context, script, undo string) ([]byte, error) {
-	client, _, base, err := e.ready()
+	_, base, err := e.ready()
 	if err != nil {
 		return nil, e.cause(err)
 	}
@@ -41,17 +41,24 @@ func (e *Env) NetAdmin(ctx context.Context, script, undo string) ([]byte, error)
 	// One session stores the undo, then runs the script as root: the undo
 	// is in place before the first rule is.
 	cmd := keep + " && exec " + e.s.netAdmin + " /bin/sh -s"
-	stdout, stderr, err := e.session(ctx, client, cmd, script)
+	stdout, stderr, err := e.session(ctx, cmd, script)
 	if err != nil {
 		return stdout, e.netAdminError(err, stderr)
 	}
 	return stdout, nil
 }
 
-// session runs cmd on client with stdin, bounded by ctx, and returns its
-// output.
-func (e *Env) session(ctx context.Context, client *ssh.Client, cmd, stdin string) (stdout, stderr []byte, err error) {
-	sess, err := client.NewSession()
+// newSession opens a session on the stream's connection (another when the
+// server has no room on it).
+func (e *Env) newSession(ctx context.Context) (*ssh.Session, error) {
+	sess, _, err := onConn(ctx, e, func(c *conn) (*ssh.Session, error) { return c.client.NewSession() })
+	return sess, err
+}
+
+// session runs cmd on the stream's connection with stdin, bounded by ctx,
+// and returns its output.
+func (e *Env) session(ctx context.Context, cmd, stdin string) (stdout, stderr []byte, err error) {
+	sess, err := e.newSession(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot open a session: %w", e.cause(err))
 	}

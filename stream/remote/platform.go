@@ -31,11 +31,10 @@ func (e *Env) Platform(ctx context.Context) (goos, goarch string, err error) {
 	if c.known {
 		return c.goos, c.goarch, nil
 	}
-	client, _, _, err := e.ready()
-	if err != nil {
+	if _, _, err := e.ready(); err != nil {
 		return "", "", e.cause(err)
 	}
-	sess, err := client.NewSession()
+	sess, err := e.newSession(ctx)
 	if err != nil {
 		return "", "", fmt.Errorf("cannot open a session for uname: %w", e.cause(err))
 	}

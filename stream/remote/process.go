@@ -26,6 +26,7 @@ type process struct {
 	stream.Ending
 	e     *Env
 	g     *guard
+	c     *conn // the connection of its session
 	ch    ssh.Channel
 	gated bool
 	stdin io.Reader // the program's input, nil for none
@@ -58,16 +59,25 @@ func (e *Env) Start(ctx context.Context, cmd *stream.Command) (stream.Process, e
 	if err != nil {
 		return nil, err
 	}
-	client, g, base, err := e.ready()
+	g, base, err := e.ready()
 	if err != nil {
 		return nil, err
 	}
 	flags := wrapperFlags(cmd.Gated, len(pre) > 0, cmd.Stdin != nil)
-	ch, status, err := e.openBlock(client, wrapperLine(base, flags, cmd.Dir, cmd.Args))
+	line := wrapperLine(base, flags, cmd.Dir, cmd.Args)
+	type block struct {
+		ch     ssh.Channel
+		status <-chan stream.Exit
+	}
+	b, c, err := onConn(ctx, e, func(c *conn) (block, error) {
+		ch, status, err := e.openBlock(c.client, line)
+		return block{ch, status}, err
+	})
 	if err != nil {
 		return nil, err
 	}
-	p := &process{e: e, g: g, ch: ch, gated: cmd.Gated, stdin: cmd.Stdin, started: time.Now()}
+	ch, status := b.ch, b.status
+	p := &process{e: e, g: g, c: c, ch: ch, gated: cmd.Gated, stdin: cmd.Stdin, started: time.Now()}
 	// The preamble goes first; the program's input follows it, or, gated,
 	// follows the gate line that Release writes. A block without input
 	// reads /dev/null: nothing more is sent, not even the end of input.
@@ -287,12 +297,9 @@ func (p *process) wait(status <-chan stream.Exit, copies *sync.WaitGroup, out, e
 
 	var err error
 	if !ok {
-		p.e.mu.Lock()
-		gone := p.e.gone
-		p.e.mu.Unlock()
 		t := time.NewTimer(lostWait)
 		select {
-		case <-gone:
+		case <-p.c.gone:
 		case <-t.C:
 		}
 		t.Stop()

@@ -8,7 +8,6 @@ import (
 	"net"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/pkg/sftp"
@@ -39,29 +38,42 @@ var Params = []stream.Param{
 	{Name: "connect_timeout", Kind: stream.Duration, Doc: "bound on connecting and logging in (each hop)", Default: "10s"},
 	{Name: "keepalive", Kind: stream.Duration, Doc: "interval of keepalive requests; a connection that misses one answer for that long is taken as lost (0 turns keepalives off); the host kills the stream's processes after the same silence from the client, at least 3 s", Default: "5s"},
 	{Name: "net_admin", Kind: stream.String, Doc: "command prefix that runs a program as root on the host, for network faults (Partition, Isolate, Degrade); \"\" when the user is root", Default: "sudo -n"},
+	{Name: "max_sessions", Kind: stream.Int, Doc: "channels one SSH connection may hold at once (the server's MaxSessions); streams on the same host and user share a connection, 4 channels counted per stream, and open another when it is full", Default: "10", Check: positive},
 	{Name: "ssh_config", Kind: stream.Path, Doc: "OpenSSH client configuration to honour (Host, HostName, User, Port, IdentityFile, UserKnownHostsFile, ProxyJump)", Default: "~/.ssh/config"},
 }
 
+// positive is a Check for an Int parameter that is at least 1.
+func positive(v any) error {
+	if n, _ := v.(int); n < 1 {
+		return fmt.Errorf("want a number of at least 1, got %d", n)
+	}
+	return nil
+}
+
 // Env is a remote stream. Its methods are safe for concurrent use.
+//
+// Its SSH connection is shared with the other streams of the process on
+// the same host with the same login settings (pool.go); the stream has its
+// own guard session, base directory, heartbeat and work directory on it.
 type Env struct {
 	cfg   stream.Config
 	s     *settings
 	procs stream.ProcessSet[*process]
 
-	mu      sync.Mutex
-	client  *ssh.Client
-	closers []func() // jump hosts' clients, agent connection
-	guard   *guard
-	base    string // remote: base/work is WorkDir, base/run holds the guard's state
-	sftp    *sftp.Client
-	gone    chan struct{} // closed when the connection ended
-	stopKA  chan struct{}
+	mu     sync.Mutex
+	client *ssh.Client // the connection of the guard
+	guard  *guard
+	base   string // remote: base/work is WorkDir, base/run holds the guard's state
+	sftp   *sftp.Client
+	stopKA chan struct{} // closed to stop the heartbeat
 
-	// lost says why the connection ended when it ended on its own. It has
-	// its own lock so that the keepalive can record it while Setup holds mu.
-	lostMu  sync.Mutex
-	lost    error
-	closing atomic.Bool
+	// connMu guards the connections the stream holds slots on and what
+	// Close kept of their state; lostErr reads them while Setup holds mu.
+	connMu sync.Mutex
+	conn   *conn   // the guard's
+	extra  []*conn // taken when the server refused conn a channel
+	frozen bool    // Close began: lost no longer changes
+	lost   error
 
 	platform platformCache // what Platform learnt (platform.go)
 }
@@ -94,7 +106,8 @@ func (e *Env) WorkDir() string {
 	return e.base + "/work"
 }
 
-// Setup connects (through ProxyJump hosts when configured), logs in, and
+// Setup takes a slot on a connection to the host that other streams share
+// or dials one (through ProxyJump hosts when configured, and logs in), and
 // starts the stream's guard, which makes the work directory.
 func (e *Env) Setup(ctx context.Context) error {
 	e.mu.Lock()
@@ -105,83 +118,82 @@ func (e *Env) Setup(ctx context.Context) error {
 	if e.client != nil {
 		return nil
 	}
-	if err := e.connect(ctx); err != nil {
-		return err
-	}
-	gctx, cancel := context.WithTimeout(ctx, e.s.connectTimeout)
-	g, err := startGuard(gctx, e.client, e.s.connectTimeout, e.s.keepalive)
-	cancel()
+	c, err := e.acquire(ctx)
 	if err != nil {
-		e.closeConn()
-		e.client = nil
 		return err
 	}
+	e.connMu.Lock()
+	e.conn = c
+	e.connMu.Unlock()
+	gctx, cancel := context.WithTimeout(ctx, e.s.connectTimeout)
+	g, gc, err := onConn(gctx, e, func(c *conn) (*guard, error) {
+		return startGuard(gctx, c.client, e.s.connectTimeout, e.s.keepalive)
+	})
+	cancel()
+	e.connMu.Lock()
+	if err == nil && gc != c {
+		// The server had no room on c: the guard's connection is the
+		// stream's.
+		for i, o := range e.extra {
+			if o == gc {
+				e.extra = append(e.extra[:i:i], e.extra[i+1:]...)
+			}
+		}
+		e.conn = gc
+		release(c)
+	}
+	held := e.held()
+	if err != nil {
+		e.conn, e.extra = nil, nil
+	}
+	e.connMu.Unlock()
+	if err != nil {
+		for _, c := range held {
+			release(c)
+		}
+		return err
+	}
+	e.client = gc.client
 	e.guard, e.base = g, g.base
-	go g.heartbeat(e.stopKA, e.gone)
+	e.stopKA = make(chan struct{})
+	go g.heartbeat(e.stopKA, gc.gone)
 	return nil
 }
 
-// ready returns the connection and the base directory of a stream that is
-// set up and connected, or why it is not.
-func (e *Env) ready() (*ssh.Client, *guard, string, error) {
+// held returns the connections the stream holds slots on; connMu is held.
+func (e *Env) held() []*conn {
+	if e.conn == nil {
+		return nil
+	}
+	return append([]*conn{e.conn}, e.extra...)
+}
+
+// ready returns the guard and the base directory of a stream that is set
+// up and connected, or why it is not.
+func (e *Env) ready() (*guard, string, error) {
 	e.mu.Lock()
 	client, g, base := e.client, e.guard, e.base
 	e.mu.Unlock()
 	switch {
 	case e.procs.Closed():
-		return nil, nil, "", stream.ErrClosed
+		return nil, "", stream.ErrClosed
 	case client == nil:
-		return nil, nil, "", errors.New("the stream is not set up")
+		return nil, "", errors.New("the stream is not set up")
 	}
 	if lost := e.lostErr(); lost != nil {
-		return nil, nil, "", lost
+		return nil, "", lost
 	}
-	return client, g, base, nil
+	return g, base, nil
 }
 
-func (e *Env) connect(ctx context.Context) error {
-	target := e.s.resolve(e.s.host, e.s.user, e.s.port, true)
-	var hops []hop
-	if target.jump != "" && target.jump != "none" {
-		for _, spec := range strings.Split(target.jump, ",") {
-			hops = append(hops, e.s.resolve(strings.TrimPrefix(strings.TrimSpace(spec), "ssh://"), "", 0, false))
-		}
-	}
-	hops = append(hops, target)
-	var via *ssh.Client
-	for i, h := range hops {
-		c, err := e.dialHop(ctx, via, h)
-		if err != nil {
-			for _, f := range e.closers {
-				f()
-			}
-			e.closers = nil
-			if i < len(hops)-1 {
-				return fmt.Errorf("via ProxyJump %s: %w", h.alias, err)
-			}
-			return err
-		}
-		if i < len(hops)-1 {
-			e.closers = append(e.closers, func() { c.Close() })
-		}
-		via = c
-	}
-	e.client = via
-	e.gone = make(chan struct{})
-	e.stopKA = make(chan struct{})
-	go e.watchConn(via, target.addr(), e.gone)
-	if e.s.keepalive > 0 {
-		go e.keepalive(via, e.s.keepalive, e.stopKA, e.gone)
-	}
-	return nil
-}
-
-func (e *Env) dialHop(ctx context.Context, via *ssh.Client, h hop) (*ssh.Client, error) {
+// dialHop connects to h, directly or through via, and logs in; the agent
+// connection it opens is added to closers.
+func (e *Env) dialHop(ctx context.Context, via *ssh.Client, h hop, closers *[]func()) (*ssh.Client, error) {
 	auth, closeAuth, err := e.s.authMethods(h)
 	if err != nil {
 		return nil, err
 	}
-	e.closers = append(e.closers, closeAuth)
+	*closers = append(*closers, closeAuth)
 	check, algos, err := e.s.hostKeyCheck(h, e.cfg.Logf)
 	if err != nil {
 		return nil, err
@@ -189,6 +201,11 @@ func (e *Env) dialHop(ctx context.Context, via *ssh.Client, h hop) (*ssh.Client,
 	timeout := e.s.connectTimeout
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	free, err := handshakeSlot(ctx, h.addr())
+	if err != nil {
+		return nil, fmt.Errorf("cannot connect to %s: no handshake slot within connect_timeout %v (%d at once per address)", h.addr(), timeout, maxHandshakes)
+	}
+	defer free()
 	var conn net.Conn
 	if via == nil {
 		d := net.Dialer{}
@@ -256,74 +273,35 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-func (e *Env) watchConn(c *ssh.Client, addr string, gone chan struct{}) {
-	err := c.Wait()
-	if err == nil {
-		err = io.EOF
-	}
-	if errors.Is(err, io.EOF) {
-		err = fmt.Errorf("the server closed it (%w)", err)
-	}
-	e.setLost(fmt.Errorf("connection lost to %s: %w", addr, err))
-	close(gone)
-}
-
-// keepalive asks the server for an answer every interval; one that does not
-// come within interval ends the connection, so that every Wait on it returns.
-func (e *Env) keepalive(c *ssh.Client, interval time.Duration, stop, gone chan struct{}) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-gone:
-			return
-		case <-t.C:
-		}
-		answered := make(chan struct{})
-		go func() {
-			c.SendRequest("keepalive@openssh.com", true, nil)
-			close(answered)
-		}()
-		select {
-		case <-answered:
-		case <-stop:
-			return
-		case <-time.After(interval):
-			e.setLost(fmt.Errorf("connection lost to %s: no answer to a keepalive within %v", c.RemoteAddr(), interval))
-			c.Close()
-			return
-		}
-	}
-}
-
-// lostErr says why the connection is gone, or nil while it is up.
+// lostErr says why a connection of the stream is gone, or nil while they
+// are up; from Close on, what it said when Close began.
 func (e *Env) lostErr() error {
-	e.lostMu.Lock()
-	defer e.lostMu.Unlock()
-	return e.lost
-}
-
-// setLost records the first reason the connection ended, unless Close ended
-// it.
-func (e *Env) setLost(err error) {
-	e.lostMu.Lock()
-	defer e.lostMu.Unlock()
-	if e.lost == nil && !e.closing.Load() {
-		e.lost = err
+	e.connMu.Lock()
+	defer e.connMu.Unlock()
+	if e.lost != nil || e.frozen {
+		return e.lost
 	}
+	for _, c := range e.held() {
+		if err := c.lostErr(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Close ends every process the stream started (whole process groups,
 // after the grace), has the guard kill what blocks left running and remove
-// the work directory, and closes the connection.
+// the work directory, and gives back its slots on the shared connections:
+// the last stream on a connection closes it.
 func (e *Env) Close() error {
 	procs, first := e.procs.Close()
 	if !first {
 		return nil
 	}
-	e.closing.Store(true)
+	lost := e.lostErr()
+	e.connMu.Lock()
+	e.lost, e.frozen = lost, true
+	e.connMu.Unlock()
 	var errs []error
 	if err := stream.StopAll(procs, e.cfg.GraceOrDefault()); err != nil && e.lostErr() == nil {
 		errs = append(errs, err)
@@ -337,13 +315,6 @@ func (e *Env) Close() error {
 		}
 	}
 	e.mu.Lock()
-	e.closeConn()
-	e.mu.Unlock()
-	return errors.Join(errs...)
-}
-
-// closeConn closes the connection and what hangs on it; e.mu is held.
-func (e *Env) closeConn() {
 	if e.stopKA != nil {
 		close(e.stopKA)
 		e.stopKA = nil
@@ -352,13 +323,15 @@ func (e *Env) closeConn() {
 		e.sftp.Close()
 		e.sftp = nil
 	}
-	if e.client != nil {
-		e.client.Close()
+	e.mu.Unlock()
+	e.connMu.Lock()
+	held := e.held()
+	e.conn, e.extra = nil, nil
+	e.connMu.Unlock()
+	for _, c := range held {
+		release(c)
 	}
-	for i := len(e.closers) - 1; i >= 0; i-- {
-		e.closers[i]()
-	}
-	e.closers = nil
+	return errors.Join(errs...)
 }
 
 // limitWriter keeps the first n bytes written to it.

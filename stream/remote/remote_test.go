@@ -59,6 +59,7 @@ func TestRegistered(t *testing.T) {
 		"password": stream.Secret, "agent": stream.Bool, "known_hosts": stream.Strings,
 		"insecure_ignore_host_key": stream.Bool, "connect_timeout": stream.Duration,
 		"keepalive": stream.Duration, "ssh_config": stream.Path, "net_admin": stream.String,
+		"max_sessions": stream.Int,
 	}
 	for name, kind := range want {
 		p, ok := r.Param(name)

@@ -34,14 +34,16 @@ func (e *Env) Send(ctx context.Context, local, remote string) error {
 }
 
 func (e *Env) sftpClient() (*sftp.Client, string, error) {
-	client, _, base, err := e.ready()
+	_, base, err := e.ready()
 	if err != nil {
 		return nil, "", err
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.sftp == nil {
-		c, err := sftp.NewClient(client, sftp.UseConcurrentWrites(true))
+		c, _, err := onConn(context.Background(), e, func(c *conn) (*sftp.Client, error) {
+			return sftp.NewClient(c.client, sftp.UseConcurrentWrites(true))
+		})
 		if err != nil {
 			return nil, "", e.cause(fmt.Errorf("cannot start SFTP: %w", err))
 		}
