@@ -26,18 +26,30 @@ import (
 // testServer is an in-process SSH server for unit tests: it runs exec
 // requests with the local /bin/sh -c, as sshd does with the login shell,
 // serves SFTP, and forwards direct-tcpip channels (for ProxyJump). Closing a
-// channel closes the command's standard input, as with sshd.
+// channel closes the command's standard input, as with sshd. With
+// maxSessions set (before the first connection), it refuses a session
+// channel beyond that many open on one connection, as sshd's MaxSessions
+// does ("administratively prohibited: open failed").
 type testServer struct {
-	addr       string // 127.0.0.1:port
-	hostKey    ssh.Signer
-	clientKey  string // private key file
-	knownHosts string // known_hosts file with the host key
-	password   string
-	ln         net.Listener
+	maxSessions int
+	addr        string // 127.0.0.1:port
+	hostKey     ssh.Signer
+	clientKey   string // private key file
+	knownHosts  string // known_hosts file with the host key
+	password    string
+	ln          net.Listener
 
-	mu     sync.Mutex
-	conns  []ssh.Conn
-	logins int
+	mu       sync.Mutex
+	conns    []ssh.Conn
+	logins   int
+	refusals int // session channels refused for maxSessions
+}
+
+// counts returns the logins so far and the session channels refused.
+func (s *testServer) counts() (logins, refusals int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.logins, s.refusals
 }
 
 func newTestServer(t testing.TB) *testServer {
@@ -132,14 +144,37 @@ func (s *testServer) serve(nc net.Conn, cfg *ssh.ServerConfig) {
 			}
 		}
 	}()
+	var sessions int
+	var sessMu sync.Mutex
 	for nch := range chans {
 		switch nch.ChannelType() {
 		case "session":
-			ch, creqs, err := nch.Accept()
-			if err != nil {
+			sessMu.Lock()
+			full := s.maxSessions > 0 && sessions >= s.maxSessions
+			if !full {
+				sessions++
+			}
+			sessMu.Unlock()
+			if full {
+				s.mu.Lock()
+				s.refusals++
+				s.mu.Unlock()
+				nch.Reject(ssh.Prohibited, "open failed")
 				continue
 			}
-			go s.session(ch, creqs)
+			ch, creqs, err := nch.Accept()
+			if err != nil {
+				sessMu.Lock()
+				sessions--
+				sessMu.Unlock()
+				continue
+			}
+			go func() {
+				s.session(ch, creqs)
+				sessMu.Lock()
+				sessions--
+				sessMu.Unlock()
+			}()
 		case "direct-tcpip":
 			var p struct {
 				Host     string
