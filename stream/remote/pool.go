@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -74,7 +75,8 @@ type conn struct {
 	// under pool.mu
 	refs   int
 	full   bool // the server refused a channel: take no more streams
-	closed bool
+	closed bool // out of the pool: lost, failed to dial, or freed
+	freed  bool // its last stream let it go: closed with what it holds
 
 	lostMu  sync.Mutex
 	lost    error
@@ -108,6 +110,7 @@ func (c *conn) setLost(err error) {
 // as resolved (address, user, identity and known_hosts files, in order),
 // the password, the agent settings and socket, the host-key check, the
 // timeouts and the channel limit.
+// The pool holds its SHA-256, so that no password sits in its map keys.
 func (e *Env) connKey(hops []hop) string {
 	var b strings.Builder
 	for _, h := range hops {
@@ -116,7 +119,8 @@ func (e *Env) connKey(hops []hop) string {
 	fmt.Fprintf(&b, "pw %q agent %v %v %q insecure %v ka %v ct %v ms %d",
 		e.s.password, e.s.agent, e.s.agentSet, os.Getenv("SSH_AUTH_SOCK"), e.s.insecure,
 		e.s.keepalive, e.s.connectTimeout, e.s.maxSessions)
-	return b.String()
+	sum := sha256.Sum256([]byte(b.String()))
+	return string(sum[:])
 }
 
 // hops returns the hops to the stream's host: its ProxyJump hosts, then the
@@ -197,10 +201,13 @@ func markFull(c *conn) {
 func release(c *conn) {
 	pool.mu.Lock()
 	c.refs--
-	last := c.refs == 0 && !c.closed
+	last := c.refs == 0 && !c.freed
 	if last {
-		c.closed = true
-		drop(c)
+		c.freed = true
+		if !c.closed {
+			c.closed = true
+			drop(c)
+		}
 	}
 	pool.mu.Unlock()
 	if !last {

@@ -155,6 +155,19 @@ func TestUnitSharedConnectionLost(t *testing.T) {
 	}
 	e := setUpUnit(t, p, 1)[0]
 	echo(t, e, "new")
+	if e.conn == envs[0].conn {
+		t.Error("a stream set up after the connection was lost got the lost one")
+	}
+	lost := envs[0].conn
+	for _, e := range envs {
+		e.Close()
+	}
+	pool.mu.Lock()
+	freed := lost.freed
+	pool.mu.Unlock()
+	if !freed {
+		t.Error("the lost connection was not freed when its last stream closed")
+	}
 }
 
 // TestUnitServerMaxSessions runs streams on a server that allows 2

@@ -303,7 +303,7 @@ func (p *process) wait(status <-chan stream.Exit, copies *sync.WaitGroup, out, e
 		case <-t.C:
 		}
 		t.Stop()
-		err = p.e.lostErr()
+		err = p.e.lostOn(p.c)
 		if err == nil {
 			err = errors.New("the session ended without an exit status")
 		}

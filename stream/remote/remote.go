@@ -273,18 +273,26 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// lostErr says why a connection of the stream is gone, or nil while they
-// are up; from Close on, what it said when Close began.
-func (e *Env) lostErr() error {
+// lostErr says why the stream's connection (its guard's) is gone, or nil
+// while it is up; from Close on, what it said when Close began.
+func (e *Env) lostErr() error { return e.lostOn(nil) }
+
+// lostOn is lostErr, or, with the guard's connection up, why c is gone: a
+// block on another connection (the server had no room on the stream's)
+// ends with its connection.
+func (e *Env) lostOn(c *conn) error {
 	e.connMu.Lock()
 	defer e.connMu.Unlock()
 	if e.lost != nil || e.frozen {
 		return e.lost
 	}
-	for _, c := range e.held() {
-		if err := c.lostErr(); err != nil {
+	if e.conn != nil {
+		if err := e.conn.lostErr(); err != nil {
 			return err
 		}
+	}
+	if c != nil {
+		return c.lostErr()
 	}
 	return nil
 }
