@@ -353,20 +353,28 @@ func onConn[T any](ctx context.Context, e *Env, open func(c *conn) (T, error)) (
 	if c == nil {
 		return zero, nil, errors.New("the stream is not set up")
 	}
-	v, err := open(c)
-	if err == nil || !refused(err) {
-		return v, c, err
+	// Where the server refused a channel before, another connection the
+	// stream holds is tried first.
+	pool.mu.Lock()
+	full := c.full
+	pool.mu.Unlock()
+	try := append([]*conn{c}, extra...)
+	if full {
+		try = append(extra, c)
 	}
-	markFull(c)
-	for _, o := range extra {
-		if o.lostErr() == nil {
-			if v, err2 := open(o); err2 == nil || !refused(err2) {
-				return v, o, err2
-			}
-			markFull(o)
+	var err error
+	for _, o := range try {
+		if o != c && o.lostErr() != nil {
+			continue
 		}
+		var v T
+		v, err = open(o)
+		if err == nil || !refused(err) {
+			return v, o, err
+		}
+		markFull(o)
 	}
-	o, aerr := e.acquire(ctx, append(extra, c)...)
+	o, aerr := e.acquire(ctx, try...)
 	if aerr != nil {
 		return zero, nil, fmt.Errorf("%w; another connection: %v", err, aerr)
 	}
@@ -378,7 +386,7 @@ func onConn[T any](ctx context.Context, e *Env, open func(c *conn) (T, error)) (
 	}
 	e.extra = append(e.extra, o)
 	e.connMu.Unlock()
-	v, err = open(o)
+	v, err := open(o)
 	return v, o, err
 }
 

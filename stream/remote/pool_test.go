@@ -196,3 +196,41 @@ func TestUnitServerMaxSessions(t *testing.T) {
 	}
 	t.Logf("3 streams on a server with MaxSessions 2: %d logins, %d channels refused and retried", logins, refusals)
 }
+
+// TestUnitHandshakeBound sets up 20 streams at once, one per connection
+// (max_sessions 4), on a server whose logins take 100 ms: the server never
+// sees more than maxHandshakes connections not logged in yet.
+func TestUnitHandshakeBound(t *testing.T) {
+	srv := newTestServer(t)
+	srv.slowLogin = 100 * time.Millisecond
+	p := unitParams(srv)
+	p["max_sessions"] = channelsPerStream
+	const n = 20
+	setUpUnit(t, p, n)
+	srv.mu.Lock()
+	most, logins := srv.maxHandshaking, srv.logins
+	srv.mu.Unlock()
+	if logins != n {
+		t.Errorf("%d streams with one per connection made %d logins", n, logins)
+	}
+	if most > maxHandshakes || most < 2 {
+		t.Errorf("at most %d handshakes were in flight at once; want 2 to %d", most, maxHandshakes)
+	}
+	t.Logf("%d streams, %d connections: at most %d handshakes at once", n, logins, most)
+}
+
+// TestUnitNotShared: streams whose login settings differ (here the
+// keepalive) do not share a connection.
+func TestUnitNotShared(t *testing.T) {
+	srv := newTestServer(t)
+	a := setUpUnit(t, unitParams(srv), 1)[0]
+	p := unitParams(srv)
+	p["keepalive"] = 3 * time.Second
+	b := setUpUnit(t, p, 1)[0]
+	if a.client == b.client {
+		t.Error("streams with different keepalives share a connection")
+	}
+	if logins, _ := srv.counts(); logins != 2 {
+		t.Errorf("2 streams with different settings made %d logins, want 2", logins)
+	}
+}

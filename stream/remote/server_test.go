@@ -16,6 +16,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
@@ -32,7 +33,8 @@ import (
 // does ("administratively prohibited: open failed").
 type testServer struct {
 	maxSessions int
-	addr        string // 127.0.0.1:port
+	slowLogin   time.Duration // each key login takes this long, for handshakes that overlap
+	addr        string        // 127.0.0.1:port
 	hostKey     ssh.Signer
 	clientKey   string // private key file
 	knownHosts  string // known_hosts file with the host key
@@ -43,6 +45,10 @@ type testServer struct {
 	conns    []ssh.Conn
 	logins   int
 	refusals int // session channels refused for maxSessions
+
+	// connections whose key was not checked yet: now, at most (key
+	// logins only: a connection that fails stays counted)
+	handshaking, maxHandshaking int
 }
 
 // counts returns the logins so far and the session channels refused.
@@ -72,6 +78,10 @@ func newTestServer(t testing.TB) *testServer {
 	authorized, _ := ssh.NewPublicKey(clientPub)
 	cfg := &ssh.ServerConfig{
 		PublicKeyCallback: func(c ssh.ConnMetadata, k ssh.PublicKey) (*ssh.Permissions, error) {
+			time.Sleep(s.slowLogin)
+			s.mu.Lock()
+			s.handshaking-- // before the client learns it is in
+			s.mu.Unlock()
 			if string(k.Marshal()) == string(authorized.Marshal()) {
 				return nil, nil
 			}
@@ -128,6 +138,10 @@ func (s *testServer) dropAll() {
 }
 
 func (s *testServer) serve(nc net.Conn, cfg *ssh.ServerConfig) {
+	s.mu.Lock()
+	s.handshaking++
+	s.maxHandshaking = max(s.maxHandshaking, s.handshaking)
+	s.mu.Unlock()
 	conn, chans, reqs, err := ssh.NewServerConn(nc, cfg)
 	if err != nil {
 		nc.Close()
