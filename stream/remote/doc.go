@@ -15,8 +15,12 @@
 //
 // # What a remote stream is
 //
-// One SSH connection per stream, made when the stream is first used (Setup)
-// and closed when the test ends. Each block is one SSH session on it and
+// An SSH connection, made when the stream is first used (Setup) and closed
+// when the last stream on it is closed: streams of the process on the same
+// host with the same login settings share connections, max_sessions / 4 of
+// them on one (2 by default), each with its own guard session and work
+// directory, and no more than 8 handshakes to one address run at once.
+// Each block is one SSH session on it and
 // runs as the SSH user, in the stream's private work directory (made with
 // mktemp -d, mode 0700, under the host's $TMPDIR or /tmp). Host returns the
 // host as the parameters give it, so other streams reach it by the same name.
