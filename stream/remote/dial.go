@@ -22,8 +22,11 @@ func (e *Env) DialContext(ctx context.Context, network, addr string) (net.Conn, 
 	if h, port, err := net.SplitHostPort(addr); err == nil && h == e.s.host {
 		addr = net.JoinHostPort(e.s.resolve(e.s.host, e.s.user, e.s.port, true).hostname, port)
 	}
-	c, _, err := onConn(ctx, e, func(c *conn) (net.Conn, error) {
-		return c.client.DialContext(ctx, network, addr)
-	})
-	return c, err
+	// No retry on another connection: sshd's MaxSessions does not count
+	// direct-tcpip channels, and its refusal of one means that forwarding
+	// is not allowed, on any connection.
+	e.mu.Lock()
+	client := e.client
+	e.mu.Unlock()
+	return client.DialContext(ctx, network, addr)
 }
