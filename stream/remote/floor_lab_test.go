@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"github.com/streamtest/streamtest/internal/testenv"
 	"github.com/streamtest/streamtest/lab/netns"
 	"github.com/streamtest/streamtest/stream"
 )
@@ -256,9 +257,8 @@ func BenchmarkRemoteRunHostCPU(b *testing.B) {
 					pid = p
 				}
 			}
-			if pid == 0 {
-				b.Skip("the lab's sshd serving this connection is not in this machine's process table")
-			}
+			testenv.Need(b, pid != 0, "the lab's sshd serving this connection, in this machine's process table",
+				"use the netns lab (`streamtest lab up --kind netns`), whose hosts share this machine's processes")
 			own0, kids0 := cpuTicks(b, pid)
 			for b.Loop() {
 				run()
