@@ -325,12 +325,19 @@ func keyscanType(k ssh.PublicKey) string {
 	}
 }
 
+// warnInsecure logs, in the stream's log, that h's host key is not
+// checked. Every stream that uses such a connection logs it, the streams
+// that share one dialled by another included.
+func warnInsecure(logf func(string, ...any), h hop) {
+	logf("WARNING: stream host %s: insecure_ignore_host_key is set; the host key is NOT verified and anyone on the path can impersonate the host", h.alias)
+}
+
 // hostKeyCheck returns the callback that checks h's host key against its
 // known_hosts files, and the key algorithms to ask for (those known_hosts
 // has for the host, so that a host with several keys offers the known one).
 func (s *settings) hostKeyCheck(h hop, logf func(string, ...any)) (ssh.HostKeyCallback, []string, error) {
 	if s.insecure {
-		logf("WARNING: stream host %s: insecure_ignore_host_key is set; the host key is NOT verified and anyone on the path can impersonate the host", h.alias)
+		warnInsecure(logf, h)
 		return ssh.InsecureIgnoreHostKey(), nil, nil
 	}
 	var files []string

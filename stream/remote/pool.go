@@ -163,6 +163,13 @@ func (e *Env) acquire(ctx context.Context, not ...*conn) (*conn, error) {
 	}
 	c.refs++
 	pool.mu.Unlock()
+	if !dial && e.s.insecure {
+		// The dial that checked no host key logged it in its own
+		// stream's log: say it in this one's too.
+		for _, h := range hops {
+			warnInsecure(e.cfg.Logf, h)
+		}
+	}
 	if dial {
 		// The dial serves every stream waiting for the connection: it is
 		// bounded by connect_timeout per hop, not by this stream's ctx.

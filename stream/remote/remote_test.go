@@ -250,6 +250,15 @@ func TestUnitHostKey(t *testing.T) {
 	if !strings.Contains(log.String(), "WARNING") {
 		t.Errorf("no warning: %q", log)
 	}
+	// A second stream shares the first one's connection: it dials nothing,
+	// and warns all the same.
+	e2, log2 := newUnitEnv(t, p)
+	if err := e2.Setup(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log2.String(), "WARNING") {
+		t.Errorf("a stream on a shared insecure connection did not warn: %q", log2)
+	}
 }
 
 func TestUnitSSHConfig(t *testing.T) {
