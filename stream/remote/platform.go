@@ -1,7 +1,6 @@
 package remote
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -34,27 +33,13 @@ func (e *Env) Platform(ctx context.Context) (goos, goarch string, err error) {
 	if _, _, err := e.ready(); err != nil {
 		return "", "", e.cause(err)
 	}
-	sess, err := e.newSession(ctx)
+	out, stderr, err := e.session(ctx, "uname -sm", "")
 	if err != nil {
-		return "", "", fmt.Errorf("cannot open a session for uname: %w", e.cause(err))
+		return "", "", fmt.Errorf("uname -sm on the host: %w (%s)", e.cause(err), strings.TrimSpace(string(stderr)))
 	}
-	defer sess.Close()
-	var out, errb bytes.Buffer
-	sess.Stdout, sess.Stderr = &out, &limitWriter{w: &errb, n: 4096}
-	done := make(chan error, 1)
-	go func() { done <- sess.Run("uname -sm") }()
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		sess.Close()
-		return "", "", fmt.Errorf("uname: no answer from the host: %w", ctx.Err())
-	}
-	if err != nil {
-		return "", "", fmt.Errorf("uname -sm on the host: %w (%s)", e.cause(err), strings.TrimSpace(errb.String()))
-	}
-	f := strings.Fields(out.String())
+	f := strings.Fields(string(out))
 	if len(f) != 2 {
-		return "", "", errors.New("uname -sm on the host printed " + fmt.Sprintf("%q", out.String()) + ", not a system and a machine")
+		return "", "", errors.New("uname -sm on the host printed " + fmt.Sprintf("%q", out) + ", not a system and a machine")
 	}
 	c.goos, c.goarch, _ = stream.UnamePlatform(f[0], f[1])
 	c.known = true
