@@ -360,8 +360,14 @@ func (p *process) outcome(copyErr error) (stream.Exit, error) {
 // execStatus asks the engine for the exec's exit status; the exec may be
 // reported running for a moment after its output ended.
 func (p *process) execStatus(ctx context.Context) (int, error) {
+	return execStatus(ctx, p.eng, p.execID)
+}
+
+// execStatus asks eng for the exit status of exec execID, whose output has
+// ended: the engine may report it running for a moment more.
+func execStatus(ctx context.Context, eng *engine, execID string) (int, error) {
 	for {
-		ins, err := p.eng.cli.ExecInspect(ctx, p.execID, client.ExecInspectOptions{})
+		ins, err := eng.cli.ExecInspect(ctx, execID, client.ExecInspectOptions{})
 		if err != nil {
 			return 0, err
 		}

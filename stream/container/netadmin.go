@@ -235,23 +235,18 @@ func (e *Env) netExec(ctx context.Context, eng *engine, hid, script string) ([]b
 		}
 		return nil, e.failf("network script: reading its output: %w", err)
 	}
-	ins, err := eng.cli.ExecInspect(ctx, created.ID, client.ExecInspectOptions{})
-	for err == nil && ins.Running && ctx.Err() == nil {
-		// The engine may say it runs for a moment after its output ended.
-		time.Sleep(enginePoll)
-		ins, err = eng.cli.ExecInspect(ctx, created.ID, client.ExecInspectOptions{})
+	status, err := execStatus(ctx, eng, created.ID)
+	if ctx.Err() != nil {
+		return nil, e.failf("network script: %w", ctx.Err())
 	}
 	if err != nil {
 		return nil, e.failf("network script: learning its exit status: %w", err)
 	}
-	if ctx.Err() != nil {
-		return nil, e.failf("network script: %w", ctx.Err())
-	}
 	if stdout.over > 0 {
 		return nil, e.failf("network script: its standard output is over %d bytes", netAdminOutputMax)
 	}
-	if ins.ExitCode != 0 {
-		return nil, e.fail(&NetScriptError{Status: ins.ExitCode, Stderr: quoteStderr(stderr.Bytes(), stderr.over)})
+	if status != 0 {
+		return nil, e.fail(&NetScriptError{Status: status, Stderr: quoteStderr(stderr.Bytes(), stderr.over)})
 	}
 	return stdout.Bytes(), nil
 }
