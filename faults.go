@@ -49,11 +49,9 @@ func (f *Fault) String() string { return f.what }
 // netState is the fault state of a manager: the faults in place, and the
 // script each stream last ran.
 type netState struct {
-	mu     sync.Mutex // held while faults change, one change at a time
-	faults []*Fault
-	tags   map[*Stream]string
-
-	mu2     sync.Mutex // guards applied, written by the streams' goroutines
+	mu      sync.Mutex // held while faults change, one change at a time
+	faults  []*Fault
+	tags    map[*Stream]string
 	applied map[*Stream]appliedRules
 }
 
@@ -371,6 +369,7 @@ func (m *Manager) applyFaults(ss []*Stream) error {
 		m.net.applied = map[*Stream]appliedRules{}
 	}
 	errs := make([]error, len(ss))
+	now := make([]appliedRules, len(ss))
 	var wg sync.WaitGroup
 	for i, s := range ss {
 		rules, err := m.rulesOf(s)
@@ -378,9 +377,15 @@ func (m *Manager) applyFaults(ss []*Stream) error {
 			errs[i] = s.error("network fault", err)
 			continue
 		}
-		wg.Go(func() { errs[i] = m.applyRules(s, rules) })
+		prev, had := m.net.applied[s]
+		wg.Go(func() { now[i], errs[i] = m.applyRules(s, rules, prev, had) })
 	}
 	wg.Wait()
+	for i, s := range ss {
+		if now[i].env != nil {
+			m.net.applied[s] = now[i]
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -437,33 +442,32 @@ func (m *Manager) addrOf(p *Stream) (netip.Addr, error) {
 	return ips[0].Unmap(), nil
 }
 
-// applyRules runs the script of rules on s, unless s already has it.
-func (m *Manager) applyRules(s *Stream, rules netfault.Rules) error {
+// applyRules runs the script of rules on s, unless s already has it
+// (prev, when had), and returns what s has now: its environment and script,
+// or a zero appliedRules when nothing changed.
+func (m *Manager) applyRules(s *Stream, rules netfault.Rules, prev appliedRules, had bool) (appliedRules, error) {
 	const op = "network fault"
 	script, err := netfault.Script(rules)
 	if err != nil {
-		return s.error(op, err)
+		return appliedRules{}, s.error(op, err)
 	}
 	env, err := s.ensureEnv(m.ctx)
 	if err != nil {
-		return err
+		return appliedRules{}, err
 	}
-	m.net.mu2.Lock()
-	prev, had := m.net.applied[s]
-	m.net.mu2.Unlock()
 	if had && prev.env == env && prev.script == script {
-		return nil
+		return appliedRules{}, nil
 	}
 	if (!had || prev.env != env) && rules.IsZero() {
-		return nil // nothing was applied on this environment
+		return appliedRules{}, nil // nothing was applied on this environment
 	}
 	na, ok := env.(stream.NetAdmin)
 	if !ok {
-		return s.errorEnv(env, op, fmt.Errorf("%w: %s streams share the test machine's network, so their traffic cannot be faulted apart; use streams with a network of their own (remote hosts, containers)", errors.ErrUnsupported, s.Type()))
+		return appliedRules{}, s.errorEnv(env, op, fmt.Errorf("%w: %s streams share the test machine's network, so their traffic cannot be faulted apart; use streams with a network of their own (remote hosts, containers)", errors.ErrUnsupported, s.Type()))
 	}
 	undo, err := netfault.Undo(rules.Tag)
 	if err != nil {
-		return s.error(op, err)
+		return appliedRules{}, s.error(op, err)
 	}
 	if rules.IsZero() {
 		undo = ""
@@ -473,15 +477,9 @@ func (m *Manager) applyRules(s *Stream, rules netfault.Rules) error {
 	if _, err := na.NetAdmin(ctx, script, undo); err != nil {
 		// The script may have stopped half-way: what the stream has is
 		// unknown, and the next change runs in full, undo included.
-		m.net.mu2.Lock()
-		m.net.applied[s] = appliedRules{env: env, script: "unknown: " + err.Error()}
-		m.net.mu2.Unlock()
-		return s.errorEnv(env, op, netfault.Explain(err))
+		return appliedRules{env: env, script: "unknown: " + err.Error()}, s.errorEnv(env, op, netfault.Explain(err))
 	}
-	m.net.mu2.Lock()
-	m.net.applied[s] = appliedRules{env: env, script: script}
-	m.net.mu2.Unlock()
-	return nil
+	return appliedRules{env: env, script: script}, nil
 }
 
 // netAdminTimeout bounds one stream's change of rules.
